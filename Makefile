@@ -1,0 +1,68 @@
+# The two commands of the README:
+#   make book   set up .venv and build the HTML book into _build/html
+#   make test   set up, run the unit tests, build the book, run every chapter under nbval,
+#               then check the built HTML
+# Also: make full (lecture-scale build), make bench, make clean, make lint.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+JB := $(VENV)/bin/jupyter-book
+JB_FLAGS := -W -n --keep-going
+
+# Results of experiments live next to the build, so `make clean` means a cold build;
+# the book build and nbval in one `make test` share them and train once.
+export NNBOOK_CACHE ?= $(CURDIR)/_build/nnbook-cache
+export NNBOOK_PROFILE ?= quick
+export MPLBACKEND ?= Agg
+export PYTHONUNBUFFERED := 1
+
+.PHONY: setup data book test unit nbval html full bench lint clean
+
+setup: $(VENV)/.installed data
+
+$(VENV)/.installed: requirements.txt pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	@touch $@
+
+# Fashion-MNIST from Debian's package, where apt is available and we are root.
+# Without it, the package falls back to NNBOOK_DATA or a download (README: Data).
+data:
+	@if [ ! -f /usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz ] \
+	    && command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	  echo "installing Debian's dataset-fashion-mnist"; \
+	  apt-get install -y -q dataset-fashion-mnist >/dev/null 2>&1 \
+	  || { apt-get update -q >/dev/null && apt-get install -y -q dataset-fashion-mnist >/dev/null; } \
+	  || echo "warning: could not install dataset-fashion-mnist; see README (Data)"; \
+	fi
+
+book: setup
+	@start=$$(date +%s); \
+	$(JB) build . $(JB_FLAGS); rc=$$?; \
+	echo "book build ($(NNBOOK_PROFILE) profile): $$(( $$(date +%s) - start )) s, exit $$rc"; \
+	exit $$rc
+
+unit: setup
+	$(PY) -m pytest tests -m "not book"
+
+nbval: setup
+	$(PY) -m pytest --nbval-lax --nbval-current-env -p no:cacheprovider book/
+
+html: setup
+	$(PY) -m pytest tests -m book
+
+test: lint unit book nbval html
+
+full:
+	$(MAKE) book NNBOOK_PROFILE=full
+
+bench: setup
+	$(PY) -m nnbook bench
+
+lint: setup
+	$(VENV)/bin/ruff check code tests benchmarks conftest.py
+
+clean:
+	rm -rf _build

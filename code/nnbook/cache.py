@@ -1,0 +1,163 @@
+"""A content-addressed store for experiment results (JSON) and trained weights.
+
+An entry lives under ``<root>/<key[:2]>/<key>/``: ``weights.pt`` (optional) is
+written first, ``result.json`` last, each to a temporary file that is renamed
+into place, so a run killed mid-write never leaves an entry that reads as
+valid. ``result.json`` records the SHA-256 of the weights; a truncated or
+damaged entry is reported, removed and recomputed. Weights load with
+``weights_only=True`` (no arbitrary unpickling). A per-key lock file makes a
+second process that wants the same entry wait for the first instead of
+training twice.
+
+The root is ``$NNBOOK_CACHE``, else ``~/.cache/nnbook/results``; the Makefile
+points it at ``_build/nnbook-cache`` so that ``make clean`` gives a cold build.
+Used by :func:`nnbook.experiments.run`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import sys
+import tempfile
+from functools import lru_cache
+from pathlib import Path
+
+import torch
+
+FORMAT = 1
+
+
+def default_root() -> Path:
+    return Path(os.environ.get("NNBOOK_CACHE") or Path.home() / ".cache" / "nnbook" / "results")
+
+
+@lru_cache(maxsize=1)
+def package_fingerprint() -> str:
+    """SHA-256 over the source of every module of this package: an edit re-runs."""
+    h = hashlib.sha256()
+    for path in sorted(Path(__file__).parent.glob("*.py")):
+        h.update(path.name.encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+def make_key(parts: dict) -> str:
+    """A stable hash of a JSON-serialisable description of a computation."""
+    text = json.dumps(parts, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _atomic_write(path: Path, write) -> None:
+    """Write through ``write(file)`` into a temporary file, then rename into place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+class Cache:
+    """Results and weights keyed by a hash (see the module docstring)."""
+
+    def __init__(self, root: str | Path | None = None):
+        self.root = Path(root) if root is not None else default_root()
+
+    def entry(self, key: str) -> Path:
+        return self.root / key[:2] / key
+
+    def _corrupt(self, key: str, reason: str) -> None:
+        print(f"nnbook: cache entry {key[:12]} is corrupt ({reason}); removed, recomputing",
+              file=sys.stderr)
+        shutil.rmtree(self.entry(key), ignore_errors=True)
+
+    def load(self, key: str, want_weights: bool = False) -> tuple[dict, dict | None] | None:
+        """``(result, state_dict or None)`` for ``key``, or None when absent or corrupt."""
+        folder = self.entry(key)
+        result_file = folder / "result.json"
+        if not result_file.is_file():
+            return None
+        try:
+            result = json.loads(result_file.read_text())
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            self._corrupt(key, f"unreadable result.json: {exc.__class__.__name__}")
+            return None
+        if not isinstance(result, dict) or result.get("cache", {}).get("key") != key:
+            self._corrupt(key, "result.json does not belong to this key")
+            return None
+        state = None
+        digest = result["cache"].get("weights_sha256")
+        if want_weights:
+            if digest is None:
+                return None  # stored without weights: recompute to get a model
+            weights = folder / "weights.pt"
+            if not weights.is_file() or _sha256(weights) != digest:
+                self._corrupt(key, "weights.pt missing or damaged")
+                return None
+            try:
+                state = torch.load(weights, map_location="cpu", weights_only=True)
+            except Exception as exc:  # unpickling errors come in many classes
+                self._corrupt(key, f"weights.pt does not load: {exc.__class__.__name__}")
+                return None
+        return result, state
+
+    def store(self, key: str, result: dict, state_dict: dict | None = None) -> dict:
+        """Store ``result`` (and weights); returns the result with its cache record."""
+        folder = self.entry(key)
+        record = {"key": key, "format": FORMAT}
+        if state_dict is not None:
+            weights = folder / "weights.pt"
+            cpu_state = {k: v.detach().cpu() for k, v in state_dict.items()}
+            _atomic_write(weights, lambda f: torch.save(cpu_state, f))
+            record["weights_sha256"] = _sha256(weights)
+        result = dict(result, cache=record)
+        text = json.dumps(result, indent=1, sort_keys=True, default=_json_default)
+        _atomic_write(folder / "result.json", lambda f: f.write(text.encode()))
+        return result
+
+    @contextlib.contextmanager
+    def lock(self, key: str):
+        """Hold an exclusive lock on ``key`` (waits while another process holds it)."""
+        try:
+            import fcntl
+        except ImportError:  # not POSIX: no locking, entries are still atomic
+            yield
+            return
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open(self.root / f".{key[:16]}.lock", "w") as f:
+            fcntl.flock(f, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(f, fcntl.LOCK_UN)
+
+    def clear(self) -> None:
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def _json_default(obj):
+    if isinstance(obj, torch.Tensor):
+        return obj.tolist()
+    if hasattr(obj, "item"):
+        return obj.item()
+    if hasattr(obj, "tolist"):
+        return obj.tolist()
+    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")

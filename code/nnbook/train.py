@@ -1,0 +1,239 @@
+"""Training and evaluation: the whole data set in memory as tensors.
+
+``fit`` shuffles with a seeded ``torch.Generator`` and slices batches out of the
+tensors (no per-sample PIL / DataLoader path), so an epoch costs little more
+than its arithmetic; ``evaluate`` runs large batches under ``inference_mode``.
+The same seed on the same machine gives identical numbers. The device (cuda if
+present, else cpu) is picked automatically; progress bars appear only on a
+terminal (or with ``NNBOOK_PROGRESS=1``).
+
+Explained in the chapter "Neural networks" (gradient descent) and used by
+every experiment of the book.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import random
+import sys
+import time
+from dataclasses import asdict, dataclass, fields
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+from .errors import ConfigError
+
+OPTIMIZERS = ("adadelta", "sgd", "adam")
+LOSSES = ("nll", "normalised")
+
+
+def set_seed(seed: int) -> None:
+    """Seed Python's, NumPy's and torch's global generators."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def pick_device(name: str | None = None) -> torch.device:
+    """``cuda`` when available (or asked for), else ``cpu``; ``NNBOOK_DEVICE`` overrides."""
+    default = "cuda" if torch.cuda.is_available() else "cpu"
+    name = name or os.environ.get("NNBOOK_DEVICE") or default
+    if name not in ("cpu", "cuda"):
+        raise ConfigError(f"unknown device {name!r}: choose cpu or cuda")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("device cuda asked for, but no CUDA GPU is available: use cpu")
+    return torch.device(name)
+
+
+def use_all_cores() -> int:
+    """Let torch use every core this process may run on; returns that number."""
+    try:
+        n = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        n = os.cpu_count() or 1
+    if torch.get_num_threads() != n:
+        torch.set_num_threads(n)
+    return n
+
+
+def show_progress() -> bool:
+    """Progress bars on a terminal; ``NNBOOK_PROGRESS=0/1`` forces them off/on."""
+    env = os.environ.get("NNBOOK_PROGRESS")
+    if env is not None:
+        return env not in ("", "0", "false", "no")
+    return sys.stderr.isatty()
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Hyper-parameters of one training run (the book's fixed vocabulary)."""
+
+    num_epochs: int = 1
+    batch_size: int = 64
+    lr: float = 1.0
+    optimizer: str = "adadelta"
+    gamma: float = 1.0          # StepLR factor per epoch (1.0: constant lr)
+    momentum: float = 0.0       # sgd only
+    loss: str = "nll"           # "nll" (cross-entropy) or "normalised" (-f.y/|f|)
+    seed: int = 0
+    max_steps: int | None = None  # stop after this many optimizer steps (benchmarks)
+    eval_train: bool = False    # evaluate the full training set after each epoch
+
+    def __post_init__(self):
+        positive_int = {"num_epochs": self.num_epochs, "batch_size": self.batch_size}
+        for name, value in positive_int.items():
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ConfigError(f"{name} must be a positive integer, got {value!r}")
+        if not (isinstance(self.lr, (int, float)) and self.lr > 0 and math.isfinite(self.lr)):
+            raise ConfigError(f"lr must be a positive number, got {self.lr!r}")
+        if self.optimizer not in OPTIMIZERS:
+            raise ConfigError(f"unknown optimizer {self.optimizer!r}: choose one of "
+                              f"{', '.join(OPTIMIZERS)}")
+        if self.loss not in LOSSES:
+            raise ConfigError(f"unknown loss {self.loss!r}: choose one of {', '.join(LOSSES)}")
+        if not 0 < self.gamma <= 1:
+            raise ConfigError(f"gamma must be in (0, 1], got {self.gamma!r}")
+        steps = self.max_steps
+        if steps is not None and (not isinstance(steps, int) or steps < 1):
+            raise ConfigError(f"max_steps must be a positive integer, got {self.max_steps!r}")
+
+    @classmethod
+    def from_dict(cls, config: dict) -> TrainConfig:
+        """The training fields of an experiment config (other keys are ignored)."""
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in config.items() if k in names})
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def loss_fn(logits: torch.Tensor, y: torch.Tensor, kind: str = "nll") -> torch.Tensor:
+    """Mean loss over the batch.
+
+    ``nll``: -y^T log softmax(f) = -f_y + log Σ_j e^{f_j} (``cross_entropy``);
+    ``normalised``: -f^T y / ‖f‖, the lecture's alternative.
+    """
+    if kind == "nll":
+        return F.cross_entropy(logits, y)
+    if kind == "normalised":
+        picked = logits.gather(1, y[:, None]).squeeze(1)
+        return -(picked / logits.norm(dim=1).clamp_min(1e-12)).mean()
+    raise ConfigError(f"unknown loss {kind!r}: choose one of {', '.join(LOSSES)}")
+
+
+def make_optimizer(model: torch.nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
+    params = model.parameters()
+    if config.optimizer == "adadelta":
+        return torch.optim.Adadelta(params, lr=config.lr)
+    if config.optimizer == "adam":
+        return torch.optim.Adam(params, lr=config.lr)
+    return torch.optim.SGD(params, lr=config.lr, momentum=config.momentum)
+
+
+@torch.inference_mode()
+def predict(model: torch.nn.Module, X: torch.Tensor, batch_size: int = 2000) -> torch.Tensor:
+    """Logits of ``model`` on ``X``, computed in eval mode in large batches."""
+    device = next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    try:
+        out = [model(X[i:i + batch_size].to(device)).float().cpu()
+               for i in range(0, len(X), batch_size)]
+    finally:
+        model.train(was_training)
+    return torch.cat(out) if out else torch.empty(0)
+
+
+def evaluate(model: torch.nn.Module, X: torch.Tensor, y: torch.Tensor,
+             batch_size: int = 2000, loss: str = "nll") -> dict:
+    """Accuracy (fraction in [0, 1]) and mean loss of ``model`` on ``(X, y)``."""
+    if len(X) == 0:
+        raise ConfigError("evaluate: empty data set")
+    logits = predict(model, X, batch_size)
+    return {"accuracy": (logits.argmax(1) == y).float().mean().item(),
+            "loss": loss_fn(logits, y, loss).item()}
+
+
+def fit(model: torch.nn.Module, X: torch.Tensor, y: torch.Tensor, config: TrainConfig,
+        X_test: torch.Tensor | None = None, y_test: torch.Tensor | None = None,
+        callback=None, device: torch.device | None = None, desc: str = "training") -> list[dict]:
+    """Train ``model`` on ``(X, y)``; return one history record per epoch.
+
+    Each record holds ``epoch``, ``loss`` (mean training loss), ``train_acc``
+    (running accuracy over the epoch, or the full training set in eval mode
+    when ``config.eval_train``), ``test_acc``/``test_loss`` (when a test set is
+    given), ``steps`` and ``seconds``. ``callback(step, model)``, if given, is
+    called after every optimizer step.
+    """
+    if len(X) != len(y) or len(X) == 0:
+        raise ConfigError(f"fit: X and y must be non-empty and of equal length "
+                          f"({len(X)} vs {len(y)})")
+    use_all_cores()
+    device = device or pick_device()
+    model.to(device)
+    torch.manual_seed(config.seed)  # dropout masks
+    gen = torch.Generator().manual_seed(config.seed)
+    opt = make_optimizer(model, config)
+    sched = torch.optim.lr_scheduler.StepLR(opt, step_size=1, gamma=config.gamma)
+    n, bs = len(X), config.batch_size
+    steps_per_epoch = math.ceil(n / bs)
+    X_dev, y_dev = X.to(device), y.to(device)
+    history, step = [], 0
+    bar = None
+    if show_progress():
+        from tqdm.auto import tqdm
+
+        total = config.num_epochs * steps_per_epoch
+        bar = tqdm(total=min(total, config.max_steps or total), desc=desc, leave=False,
+                   file=sys.stderr)
+    try:
+        for epoch in range(1, config.num_epochs + 1):
+            model.train()
+            t0 = time.perf_counter()
+            perm = torch.randperm(n, generator=gen).to(device)
+            loss_sum = torch.zeros((), device=device)
+            correct = torch.zeros((), device=device, dtype=torch.long)
+            seen = 0
+            for i in range(0, n, bs):
+                idx = perm[i:i + bs]
+                xb, yb = X_dev[idx], y_dev[idx]
+                logits = model(xb)
+                loss = loss_fn(logits, yb, config.loss)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                step += 1
+                seen += len(idx)
+                loss_sum += loss.detach() * len(idx)
+                correct += (logits.detach().argmax(1) == yb).sum()
+                if bar is not None:
+                    bar.update(1)
+                if callback is not None:
+                    callback(step, model)
+                if config.max_steps and step >= config.max_steps:
+                    break
+            sched.step()
+            record = {"epoch": epoch, "steps": step, "loss": (loss_sum / seen).item(),
+                      "train_acc": (correct.float() / seen).item()}
+            if not math.isfinite(record["loss"]):
+                raise ConfigError(f"training diverged (loss {record['loss']}) in epoch {epoch}: "
+                                  f"lower lr (now {config.lr})")
+            record["seconds"] = time.perf_counter() - t0
+            if config.eval_train:
+                record["train_acc"] = evaluate(model, X, y)["accuracy"]
+            if X_test is not None:
+                ev = evaluate(model, X_test, y_test)
+                record["test_acc"], record["test_loss"] = ev["accuracy"], ev["loss"]
+            history.append(record)
+            if bar is not None:
+                bar.set_postfix(loss=f"{record['loss']:.3f}",
+                                test=f"{record.get('test_acc', float('nan')):.3f}")
+            if config.max_steps and step >= config.max_steps:
+                break
+    finally:
+        if bar is not None:
+            bar.close()
+    return history

@@ -1,0 +1,85 @@
+"""Models and the trainer (nnbook.models, nnbook.train)."""
+
+import pytest
+import torch
+from nnbook import data
+from nnbook.errors import ConfigError
+from nnbook.models import CNN, MLP, DeepMLP, count_parameters
+from nnbook.train import TrainConfig, evaluate, fit, loss_fn, set_seed
+
+
+def test_cnn_is_the_lecture_network():
+    model = CNN()
+    assert count_parameters(model) == 1_199_882
+    assert model.fc1.in_features == 9216
+    assert model(torch.zeros(2, 1, 28, 28)).shape == (2, 10)
+    assert CNN(extra_pool=True)(torch.zeros(2, 1, 28, 28)).shape == (2, 10)
+    feats = model.features(torch.zeros(1, 1, 28, 28))
+    assert feats["conv1"].shape == (1, 32, 26, 26) and feats["conv2"].shape == (1, 64, 24, 24)
+
+
+def test_mlp_and_deep_mlp_shapes():
+    assert count_parameters(MLP([784, 10, 10])) == 784 * 10 + 10 + 10 * 10 + 10
+    x = torch.zeros(3, 1, 28, 28)
+    assert MLP([784, 32, 10])(x).shape == (3, 10)
+    for residual in (False, True):
+        assert DeepMLP(784, 16, 5, 10, residual=residual)(x).shape == (3, 10)
+    with pytest.raises(ConfigError):
+        MLP([784, 0, 10])
+    with pytest.raises(ConfigError):
+        DeepMLP(784, 16, 0, 10)
+    with pytest.raises(ConfigError):
+        MLP([2, 3], "swish")
+
+
+@pytest.mark.parametrize("bad", [dict(num_epochs=0), dict(batch_size=-1), dict(lr=0),
+                                 dict(lr=float("nan")), dict(optimizer="lbfgs"),
+                                 dict(loss="hinge"), dict(gamma=1.5), dict(num_epochs=True)])
+def test_bad_train_config(bad):
+    with pytest.raises(ConfigError):
+        TrainConfig(**bad)
+
+
+def test_tiny_training_run_reaches_stated_accuracy():
+    """A 2-16-16-2 tanh net on the rings must reach >= 95 % test accuracy in 300 steps."""
+    X, y = data.rings(400, seed=0)
+    Xt, yt = data.rings(400, seed=1)
+    set_seed(0)
+    model = MLP([2, 16, 16, 2], "tanh")
+    hist = fit(model, X, y, TrainConfig(num_epochs=300, batch_size=400, lr=0.5,
+                                        optimizer="sgd", momentum=0.9), Xt, yt)
+    assert hist[-1]["test_acc"] >= 0.95
+    assert hist[-1]["loss"] < hist[0]["loss"]
+
+
+def test_same_seed_same_numbers():
+    ds = data.mnist(download=False)
+
+    def once():
+        set_seed(7)
+        model = MLP([784, 16, 10])
+        h = fit(model, ds.X_train[:512], ds.y_train[:512],
+                TrainConfig(num_epochs=2, batch_size=64, lr=1e-3, optimizer="adam", seed=7),
+                ds.X_test[:256], ds.y_test[:256])
+        return [(r["loss"], r["test_acc"]) for r in h]
+
+    assert once() == once()
+
+
+def test_normalised_loss_matches_its_formula():
+    f = torch.tensor([[3.0, 4.0], [1.0, 0.0]])
+    y = torch.tensor([1, 0])
+    expected = -(4 / 5 + 1 / 1) / 2
+    assert loss_fn(f, y, "normalised").item() == pytest.approx(expected)
+    assert loss_fn(f, y, "nll").item() == pytest.approx(
+        torch.nn.functional.cross_entropy(f, y).item())
+
+
+def test_evaluate_and_max_steps():
+    X, y = data.rings(100, seed=0)
+    model = MLP([2, 8, 2])
+    hist = fit(model, X, y, TrainConfig(num_epochs=5, batch_size=10, max_steps=7,
+                                        optimizer="sgd", lr=0.1))
+    assert hist[-1]["steps"] == 7
+    ev = evaluate(model, X, y)
+    assert 0 <= ev["accuracy"] <= 1 and ev["loss"] > 0
