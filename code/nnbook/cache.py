@@ -39,8 +39,9 @@ def default_root() -> Path:
 def package_fingerprint() -> str:
     """SHA-256 over the source of every module of this package: an edit re-runs."""
     h = hashlib.sha256()
-    for path in sorted(Path(__file__).parent.glob("*.py")):
-        h.update(path.name.encode())
+    root = Path(__file__).parent
+    for path in sorted(root.rglob("*.py")):
+        h.update(path.relative_to(root).as_posix().encode())
         h.update(path.read_bytes())
     return h.hexdigest()
 

@@ -1,5 +1,11 @@
 """Every figure of the book, drawn in one consistent style.
 
+This module holds the shared style and the general-purpose figures; the
+figures of each part of the book live in a submodule next to it:
+``nnbook.plots.networks`` (networks, backpropagation, ResNet),
+``nnbook.plots.classification`` (loss, two rings, MNIST with MLPs) and
+``nnbook.plots.convolution`` (kernels, pooling, CNNs).
+
 Call :func:`use_style` once at the top of a chapter (importing this module
 changes nothing). Figures get an opaque white background, so they stay legible
 in the HTML theme's dark mode, and each result figure carries a provenance
