@@ -7,6 +7,7 @@ import sys
 
 import pytest
 import torch
+
 from nnbook import experiments
 from nnbook.cache import Cache, make_key
 from nnbook.errors import ConfigError

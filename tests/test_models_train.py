@@ -2,6 +2,7 @@
 
 import pytest
 import torch
+
 from nnbook import data
 from nnbook.errors import ConfigError
 from nnbook.models import CNN, MLP, DeepMLP, count_parameters

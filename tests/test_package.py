@@ -29,6 +29,7 @@ def test_import_has_no_side_effects():
 
 def test_use_style_gives_opaque_white_figures():
     import matplotlib as mpl
+
     from nnbook import plots
 
     with mpl.rc_context():

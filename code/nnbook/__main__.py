@@ -46,15 +46,28 @@ def _summary(result: dict) -> str:
     return "\n".join(lines)
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but usage errors are one line too (still exit status 2)."""
+
+    def error(self, message):
+        print(f"nnbook: error: {message} (see `python -m nnbook --help`)", file=sys.stderr)
+        raise SystemExit(2)
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="nnbook", description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="cmd", required=True)
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["bench"]:
+        from .bench import main as bench_main
+
+        return bench_main(argv[1:])
+    parser = _Parser(prog="nnbook", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="cmd", required=True, parser_class=_Parser)
     p_list = sub.add_parser("list", help="the registered experiments and their configs")
     p_list.add_argument("--json", action="store_true", help="print JSON")
     p_run = sub.add_parser("run", help="run an experiment (or load its cached result)")
     p_run.add_argument("name")
-    p_run.add_argument("--profile", choices=["quick", "full"], default=None,
-                       help="default: $NNBOOK_PROFILE or quick")
+    p_run.add_argument("--profile", default=None,
+                       help="quick or full (default: $NNBOOK_PROFILE, else quick)")
     p_run.add_argument("--seed", type=int, default=None)
     p_run.add_argument("--set", action="append", metavar="KEY=VALUE",
                        help="override one setting of the config (repeatable)")
@@ -62,8 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     p_run.add_argument("--json", action="store_true", help="print the whole result as JSON")
     p_data = sub.add_parser("data", help="where each data set comes from on this machine")
     p_data.add_argument("--json", action="store_true")
-    p_bench = sub.add_parser("bench", help="speed benchmarks (see benchmarks/run.py)")
-    p_bench.add_argument("args", nargs=argparse.REMAINDER)
+    sub.add_parser("bench", help="speed benchmarks: python -m nnbook bench --help")
     args = parser.parse_args(argv)
 
     try:
@@ -95,10 +107,6 @@ def main(argv: list[str] | None = None) -> int:
                           f"{r['n_test']:,} test, from {r['source']} ({r['detail']})")
                 else:
                     print(f"{r['dataset']}: NOT AVAILABLE: {r['error']}")
-        elif args.cmd == "bench":
-            from .bench import main as bench_main
-
-            return bench_main(args.args)
     except NNBookError as exc:
         print(f"nnbook: error: {exc}", file=sys.stderr)
         return 2

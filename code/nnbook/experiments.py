@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import platform
+import sys
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -143,7 +144,7 @@ def run(name: str, profile: str | None = None, seed: int | None = None, use_cach
             "data": dataset.provenance if dataset else out.pop("data", {"source": "synthetic"}),
             "device": device.type, "threads": torch.get_num_threads(),
             "torch": torch.__version__, "machine": platform.machine(),
-            "seconds": round(seconds, 2),
+            "seconds": round(seconds, 2), "peak_rss_mb": peak_rss_mb(),
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "command": command(name, profile, config["seed"], overrides),
             **out,
@@ -154,6 +155,16 @@ def run(name: str, profile: str | None = None, seed: int | None = None, use_cach
         if return_model:
             result.model = model.eval() if model is not None else None
         return result
+
+
+def peak_rss_mb() -> float | None:
+    """Peak resident memory of this process so far, in MiB (an upper bound for the run)."""
+    try:
+        import resource
+    except ImportError:  # not POSIX
+        return None
+    scale = 1 if sys.platform == "darwin" else 1024  # bytes on macOS, KiB on Linux
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale / 2**20, 1)
 
 
 def command(name: str, profile: str, seed: int, overrides: dict) -> str:
@@ -206,8 +217,8 @@ def _classifier(config: dict, ds: datamod.Dataset, model) -> dict:
     return {
         "metrics": {"test_acc": history[-1]["test_acc"], "train_acc": history[-1]["train_acc"],
                     "shift_acc": shift_accuracy(model, ds, X_test, y_test),
-                    "parameters": count_parameters(model),
-                    "train_seconds": round(sum(h["seconds"] for h in history), 2)},
+                    "parameters": count_parameters(model)},
+        "train_seconds": round(sum(h["seconds"] for h in history), 2),
         "history": history,
         "n_train": train.n_train, "n_test": len(y_test),
         "confusion": confusion.tolist(),
@@ -229,6 +240,7 @@ RING_SNAPSHOTS = [50, 150, 250, 350, 500, 3000]
                     lr=0.5, optimizer="sgd", momentum=0.9, loss="nll", seed=0))
 def _rings(config, _data):
     X, y = datamod.rings(config["n"], config["seed"], config["noise"])
+    X_test, y_test = datamod.rings(config["n"], config["seed"] + 1, config["noise"])
     model = MLP([2, config["hidden"], config["hidden"], 2], "tanh")
     steps = sorted(config["snapshots"])
     lim = 3.0
@@ -241,25 +253,29 @@ def _rings(config, _data):
         if step in steps:
             prob = torch.softmax(predict(m, grid), 1)[:, 1].reshape(gx.shape)
             acc = evaluate(m, X, y, loss=config["loss"])["accuracy"]
-            snaps.append({"step": step, "train_acc": acc,
+            test_acc = evaluate(m, X_test, y_test, loss=config["loss"])["accuracy"]
+            snaps.append({"step": step, "train_acc": acc, "test_acc": test_acc,
                           "prob": [[round(v, 4) for v in row] for row in prob.tolist()]})
 
     tc = TrainConfig(num_epochs=max(steps), batch_size=len(X), lr=config["lr"],
                      optimizer=config["optimizer"], momentum=config["momentum"],
                      loss=config["loss"], seed=config["seed"])
     history = fit(model, X, y, tc, callback=snapshot)
-    return {"metrics": {"train_acc": snaps[-1]["train_acc"], "final_loss": history[-1]["loss"]},
+    return {"metrics": {"train_acc": snaps[-1]["train_acc"], "test_acc": snaps[-1]["test_acc"],
+                        "final_loss": history[-1]["loss"]},
             "snapshots": snaps, "extent": [-lim, lim], "X": X.tolist(), "y": y.tolist(),
+            "losses": [round(h["loss"], 5) for h in history],
             "data": {"source": "synthetic", "label": "two rings (nnbook.data.rings)",
-                     "n_train": len(X), "n_test": 0, "seed": config["seed"]}}
+                     "n_train": len(X), "n_test": len(X_test), "seed": config["seed"],
+                     "test_seed": config["seed"] + 1}}
 
 
 @register("mnist-mlp", chapter="MNIST with two-layer networks", data="mnist",
           description="784-hidden-10 ReLU network on MNIST; test accuracy and shifted test sets",
           build_model=lambda c: MLP([784, c["hidden"], 10]),
-          quick=dict(hidden=10, n_train=10000, n_test=None, num_epochs=5, batch_size=64,
+          quick=dict(hidden=10, n_train=10000, n_test=None, num_epochs=20, batch_size=64,
                      lr=1e-3, optimizer="adam", loss="nll", seed=0),
-          full=dict(hidden=10, n_train=None, n_test=None, num_epochs=15, batch_size=64,
+          full=dict(hidden=10, n_train=None, n_test=None, num_epochs=20, batch_size=64,
                     lr=1e-3, optimizer="adam", loss="nll", seed=0))
 def _mnist_mlp(config, ds):
     return _classifier(config, ds, MLP([784, config["hidden"], 10]))
@@ -267,65 +283,121 @@ def _mnist_mlp(config, ds):
 
 @register("mnist-overfit", chapter="MNIST with two-layer networks", data="mnist",
           description="784-32-10 network trained on 60000/10000/1000/100 images: "
-                      "training and test accuracy per epoch",
-          quick=dict(sizes=[60000, 10000, 1000, 100], hidden=32, num_epochs=20, batch_size=64,
-                     lr=1e-3, optimizer="adam", loss="nll", seed=0),
-          full=dict(sizes=[60000, 10000, 1000, 100], hidden=32, num_epochs=40, batch_size=64,
-                    lr=1e-3, optimizer="adam", loss="nll", seed=0))
+                      "training and test accuracy per epoch (sizes larger than the data "
+                      "are skipped; then the largest available size is added, flagged)",
+          quick=dict(sizes=[60000, 10000, 1000, 100], largest_available=True, hidden=32,
+                     num_epochs=30, batch_size=64, lr=1e-3, optimizer="adam", loss="nll",
+                     seed=0),
+          full=dict(sizes=[60000, 10000, 1000, 100], largest_available=True, hidden=32,
+                    num_epochs=40, batch_size=64, lr=1e-3, optimizer="adam", loss="nll",
+                    seed=0))
 def _mnist_overfit(config, ds):
-    runs, skipped = [], []
-    for n in config["sizes"]:
-        if n > ds.n_train:
-            skipped.append(n)
-            continue
+    sizes = list(config["sizes"])
+    if not sizes or any(not isinstance(n, int) or n < 1 for n in sizes):
+        raise ConfigError(f"mnist-overfit: sizes must be positive integers, got {sizes}")
+    skipped = [n for n in sizes if n > ds.n_train]
+    todo = [(n, True) for n in sizes if n <= ds.n_train]
+    if skipped and config["largest_available"] and ds.n_train not in sizes:
+        todo.append((ds.n_train, False))  # stands in for the sizes the data cannot give
+    runs = []
+    for n, lecture_size in sorted(todo, reverse=True):
         train = _train_subset(ds, n, config["seed"])
         set_seed(config["seed"])
         model = MLP([784, config["hidden"], 10])
         tc = TrainConfig.from_dict(dict(config, eval_train=True))
         history = fit(model, train.X_train, train.y_train, tc, ds.X_test, ds.y_test,
                       desc=f"{n} images")
-        runs.append({"n_train": n, "history": history,
+        runs.append({"n_train": n, "lecture_size": lecture_size, "history": history,
                      "train_acc": history[-1]["train_acc"], "test_acc": history[-1]["test_acc"]})
+    note = ""
+    if skipped:
+        note = (f"sizes {', '.join(f'{n:,}' for n in skipped)} exceed the {ds.n_train:,} "
+                f"training images available ({ds.provenance['label']})")
     return {"metrics": {str(r["n_train"]): {"train_acc": r["train_acc"],
                                             "test_acc": r["test_acc"]} for r in runs},
-            "runs": runs, "skipped_sizes": skipped,
-            "note": (f"sizes {skipped} exceed the {ds.n_train:,} training images available"
-                     if skipped else "")}
+            "runs": runs, "skipped_sizes": skipped, "note": note,
+            "n_train": max(r["n_train"] for r in runs) if runs else 0, "n_test": ds.n_test}
+
+
+DEPTH_VARIANTS = ["plain", "plain-he", "residual"]
 
 
 @register("depth", chapter="ResNet", data="mnist",
-          description="plain vs residual MLPs (width 64) of increasing depth, same budget: "
-                      "final training loss/accuracy and per-layer gradient norms at init",
-          quick=dict(depths=[2, 5, 10, 20, 30], width=64, n_train=4000, n_test=None,
-                     num_epochs=3, batch_size=64, lr=0.05, optimizer="sgd", momentum=0.9,
-                     loss="nll", seed=0),
-          full=dict(depths=[2, 5, 10, 20, 30], width=64, n_train=None, n_test=None,
-                    num_epochs=5, batch_size=64, lr=0.05, optimizer="sgd", momentum=0.9,
-                    loss="nll", seed=0))
+          description="plain (PyTorch's default init, and He init) vs residual MLPs of width 64 "
+                      "and increasing depth, same data and budget (SGD): final training "
+                      "loss/accuracy and per-layer gradient norms at init; diverged runs recorded",
+          quick=dict(depths=[2, 5, 10, 20, 30], variants=DEPTH_VARIANTS, width=64, n_train=4000,
+                     n_test=None, num_epochs=5, batch_size=64, lr=0.01, optimizer="sgd",
+                     momentum=0.9, loss="nll", n_seeds=1, grad_batch=256, seed=0),
+          full=dict(depths=[2, 5, 10, 20, 30], variants=DEPTH_VARIANTS, width=64, n_train=None,
+                    n_test=None, num_epochs=10, batch_size=64, lr=0.01, optimizer="sgd",
+                    momentum=0.9, loss="nll", n_seeds=3, grad_batch=256, seed=0))
 def _depth(config, ds):
+    """Each variant at each depth, trained from the same seed(s) with the same budget.
+
+    ``plain``: PyTorch's default init; ``plain-he``: every ReLU layer He-initialised
+    (normal, fan-in, zero bias); ``residual``: default init. A run whose loss becomes
+    non-finite is kept as ``diverged`` (no loss/accuracy) instead of aborting the rest.
+    """
+    unknown = sorted(set(config["variants"]) - set(DEPTH_VARIANTS))
+    depths = config["depths"]
+    if unknown:
+        raise ConfigError(f"depth: unknown variants {unknown}: choose from {DEPTH_VARIANTS}")
+    if not depths or any(not isinstance(d, int) or d < 1 for d in depths):
+        raise ConfigError(f"depth: depths must be positive integers, got {depths}")
+    if not isinstance(config["n_seeds"], int) or config["n_seeds"] < 1:
+        raise ConfigError(f"depth: n_seeds must be a positive integer, got {config['n_seeds']}")
     train = _train_subset(ds, config["n_train"], config["seed"])
     X_test, y_test = _test_part(ds, config["n_test"])
+    Xg, yg = train.X_train[:config["grad_batch"]], train.y_train[:config["grad_batch"]]
+    seeds = [config["seed"] + i for i in range(config["n_seeds"])]
     rows, grads = [], {}
-    for residual in (False, True):
-        kind = "residual" if residual else "plain"
-        for depth in config["depths"]:
-            set_seed(config["seed"])
-            model = DeepMLP(784, config["width"], depth, 10, residual=residual)
-            if depth == max(config["depths"]):
-                grads[kind] = layer_gradient_norms(model, train.X_train[:256], train.y_train[:256])
-            history = fit(model, train.X_train, train.y_train, TrainConfig.from_dict(config),
-                          X_test, y_test, desc=f"{kind} depth {depth}")
-            final = evaluate(model, train.X_train, train.y_train)
-            rows.append({"kind": kind, "depth": depth, "train_loss": final["loss"],
-                         "train_acc": final["accuracy"], "test_acc": history[-1]["test_acc"],
-                         "history": history})
-    return {"metrics": {f"{r['kind']}-{r['depth']}": {"train_loss": r["train_loss"],
-                                                       "train_acc": r["train_acc"]} for r in rows},
-            "rows": rows, "grad_norms": grads, "n_train": train.n_train, "n_test": len(y_test)}
+    for seed in seeds:
+        for variant in config["variants"]:
+            for depth in depths:
+                set_seed(seed)
+                model = DeepMLP(784, config["width"], depth, 10, residual=variant == "residual")
+                if variant == "plain-he":
+                    for lin in [model.inp[0]] + [blk.linear for blk in model.blocks]:
+                        torch.nn.init.kaiming_normal_(lin.weight, nonlinearity="relu")
+                        torch.nn.init.zeros_(lin.bias)
+                if seed == seeds[0] and depth == max(depths):
+                    grads[variant] = layer_gradient_norms(model, Xg, yg)
+                row = {"variant": variant, "depth": depth, "seed": seed, "diverged": False}
+                try:
+                    history = fit(model, train.X_train, train.y_train,
+                                  TrainConfig.from_dict(dict(config, seed=seed)), X_test, y_test,
+                                  desc=f"{variant} depth {depth} seed {seed}")
+                except ConfigError as err:
+                    if "diverged" not in str(err):
+                        raise
+                    row.update(diverged=True, error=str(err), train_loss=None, train_acc=None,
+                               test_acc=None, history=[])
+                else:
+                    final = evaluate(model, train.X_train, train.y_train)
+                    row.update(train_loss=final["loss"], train_acc=final["accuracy"],
+                               test_acc=history[-1]["test_acc"], history=history)
+                rows.append(row)
+    metrics = {}
+    for variant in config["variants"]:
+        for depth in depths:
+            runs = [r for r in rows if r["variant"] == variant and r["depth"] == depth]
+            ok = [r for r in runs if not r["diverged"]]
+            metrics[f"{variant}-{depth}"] = {
+                "train_loss": sum(r["train_loss"] for r in ok) / len(ok) if ok else None,
+                "train_acc": sum(r["train_acc"] for r in ok) / len(ok) if ok else None,
+                "test_acc": sum(r["test_acc"] for r in ok) / len(ok) if ok else None,
+                "n_runs": len(runs), "n_diverged": len(runs) - len(ok)}
+    return {"metrics": metrics, "rows": rows, "grad_norms": grads, "grad_depth": max(depths),
+            "seeds": seeds, "n_train": train.n_train, "n_test": len(y_test)}
 
 
 def layer_gradient_norms(model: DeepMLP, X: torch.Tensor, y: torch.Tensor) -> list[float]:
-    """‖∂L/∂W‖ for the weight matrix of each hidden block, input side first."""
+    """‖∂L/∂W‖ (Frobenius) of the weight matrix of each hidden block, input side first.
+
+    For a residual block that is the inner matrix W_{k,2}. Measured on the
+    batch ``(X, y)`` with the mean cross-entropy loss, leaving no gradients behind.
+    """
     model.zero_grad()
     torch.nn.functional.cross_entropy(model(X), y).backward()
     norms = []
@@ -336,12 +408,57 @@ def layer_gradient_norms(model: DeepMLP, X: torch.Tensor, y: torch.Tensor) -> li
     return norms
 
 
+@register("gradient-descent", chapter="Neural networks",
+          description="full-batch gradient descent, gradients by NumPy backpropagation (no "
+                      "autograd): a 1-16-16-1 tanh network fitted to noisy samples of sin(x), "
+                      "snapshots of the fit, and a learning-rate sweep (the same in both profiles)",
+          quick=dict(n=30, noise=0.1, widths=[1, 16, 16, 1], activation="tanh", lr=0.2,
+                     steps=2000, snapshots=[0, 10, 50, 200, 2000], lrs=[0.02, 0.2, 1.0], seed=0),
+          full=dict(n=30, noise=0.1, widths=[1, 16, 16, 1], activation="tanh", lr=0.2,
+                    steps=2000, snapshots=[0, 10, 50, 200, 2000], lrs=[0.02, 0.2, 1.0], seed=0))
+def _gradient_descent(config, _data):
+    """Fit y = sin(x) + noise on [-3, 3] with θ ← θ - lr ∇L, L the mean of ½(f_L(x_i) - y_i)²."""
+    import numpy as np
+
+    from . import backprop
+
+    if not isinstance(config["n"], int) or config["n"] < 2:
+        raise ConfigError(f"gradient-descent: n must be an integer >= 2, got {config['n']!r}")
+    rng = np.random.default_rng(config["seed"])
+    X = np.sort(rng.uniform(-3.0, 3.0, size=(config["n"], 1)), axis=0)
+    Y = np.sin(X) + config["noise"] * rng.standard_normal(X.shape)
+    grid = np.linspace(-3.5, 3.5, 141)[:, None]
+
+    def clean(values):
+        return [float(v) if np.isfinite(v) else None for v in values]
+
+    def train(lr, snapshots=()):
+        net = backprop.network(config["widths"], config["activation"], "identity",
+                               config["seed"])
+        return backprop.gradient_descent(net, X, Y, lr, config["steps"], "mse", snapshots, grid)
+
+    main = train(config["lr"], config["snapshots"])
+    sweep = []
+    for lr in config["lrs"]:
+        out = main if lr == config["lr"] else train(lr)
+        sweep.append({"lr": lr, "loss": clean(out["loss"]), "diverged": out["diverged"],
+                      "steps_run": len(out["loss"]) - 1})
+    return {"metrics": {"initial_loss": main["loss"][0], "final_loss": main["loss"][-1],
+                        "diverged": main["diverged"],
+                        "sweep_final_loss": {str(s["lr"]): s["loss"][-1] for s in sweep}},
+            "X": X.ravel().tolist(), "Y": Y.ravel().tolist(), "grid": grid.ravel().tolist(),
+            "snapshots": {str(k): v.ravel().tolist() for k, v in main["snapshots"].items()},
+            "loss": clean(main["loss"]), "sweep": sweep, "noise_floor": config["noise"] ** 2 / 2,
+            "data": {"source": "synthetic", "label": "noisy sin(x) (seeded NumPy generator)",
+                     "n_train": config["n"], "n_test": 0, "seed": config["seed"]}}
+
+
 @register("loss-compare", chapter="Classification and loss", data="mnist",
           description="negative log-likelihood vs the normalised loss -f.y/|f|, same network, "
                       "data and budget (MNIST 784-32-10 and the two rings)",
-          quick=dict(hidden=32, n_train=10000, n_test=None, num_epochs=5, batch_size=64,
+          quick=dict(hidden=32, n_train=10000, n_test=None, num_epochs=20, batch_size=64,
                      lr=1e-3, optimizer="adam", seeds=[0, 1, 2], seed=0),
-          full=dict(hidden=32, n_train=None, n_test=None, num_epochs=15, batch_size=64,
+          full=dict(hidden=32, n_train=None, n_test=None, num_epochs=20, batch_size=64,
                     lr=1e-3, optimizer="adam", seeds=[0, 1, 2], seed=0))
 def _loss_compare(config, ds):
     train = _train_subset(ds, config["n_train"], config["seed"])

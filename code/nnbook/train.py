@@ -133,10 +133,20 @@ def make_optimizer(model: torch.nn.Module, config: TrainConfig) -> torch.optim.O
     return torch.optim.SGD(params, lr=config.lr, momentum=config.momentum)
 
 
+def prepare(model: torch.nn.Module, device: torch.device) -> torch.nn.Module:
+    """Move ``model`` to ``device``; convolutional models use the channels-last layout,
+    which oneDNN's CPU convolutions run markedly faster (see ``python -m nnbook bench``)."""
+    model.to(device)
+    if any(isinstance(m, torch.nn.Conv2d) for m in model.modules()):
+        model.to(memory_format=torch.channels_last)
+    return model
+
+
 @torch.inference_mode()
 def predict(model: torch.nn.Module, X: torch.Tensor, batch_size: int = 2000) -> torch.Tensor:
     """Logits of ``model`` on ``X``, computed in eval mode in large batches."""
     device = next(model.parameters()).device
+    prepare(model, device)
     was_training = model.training
     model.eval()
     try:
@@ -173,7 +183,7 @@ def fit(model: torch.nn.Module, X: torch.Tensor, y: torch.Tensor, config: TrainC
                           f"({len(X)} vs {len(y)})")
     use_all_cores()
     device = device or pick_device()
-    model.to(device)
+    prepare(model, device)
     torch.manual_seed(config.seed)  # dropout masks
     gen = torch.Generator().manual_seed(config.seed)
     opt = make_optimizer(model, config)
