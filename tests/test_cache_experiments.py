@@ -158,3 +158,28 @@ def test_cli_list_and_run_json():
     assert out.returncode == 0, out.stderr
     result = json.loads(out.stdout)
     assert result["experiment"] == "rings" and result["snapshots"][0]["step"] == 3
+
+
+def test_fingerprint_covers_computing_modules_only(tmp_path, monkeypatch):
+    """Editing a computing module changes the key; editing a figure module does not."""
+    import shutil
+
+    from nnbook import cache
+
+    pkg = tmp_path / "nnbook"
+    shutil.copytree(cache.Path(cache.__file__).parent, pkg,
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(cache, "__file__", str(pkg / "cache.py"))
+
+    def fingerprint():
+        cache.package_fingerprint.cache_clear()
+        return cache.package_fingerprint()
+
+    try:
+        base = fingerprint()
+        (pkg / "plots" / "__init__.py").write_text("# restyled\n")
+        assert fingerprint() == base
+        (pkg / "train.py").write_text((pkg / "train.py").read_text() + "\n# edited\n")
+        assert fingerprint() != base
+    finally:
+        cache.package_fingerprint.cache_clear()

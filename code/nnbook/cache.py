@@ -35,13 +35,27 @@ def default_root() -> Path:
     return Path(os.environ.get("NNBOOK_CACHE") or Path.home() / ".cache" / "nnbook" / "results")
 
 
+#: Modules that only present results (figures, tables, the lecture's numbers, the
+#: command line, benchmarks, the Sphinx extension): editing them changes no result,
+#: so they are left out of the fingerprint and a restyled figure re-trains nothing.
+PRESENTATION = ("plots/", "report.py", "lecture.py", "__main__.py", "bench.py",
+                "sphinxext.py", "reproduce.py")
+
+
 @lru_cache(maxsize=1)
 def package_fingerprint() -> str:
-    """SHA-256 over the source of every module of this package: an edit re-runs."""
+    """SHA-256 over the source of every computing module of this package.
+
+    An edit to any of them re-runs every experiment; an edit to a presentation
+    module (:data:`PRESENTATION`) re-runs none.
+    """
     h = hashlib.sha256()
     root = Path(__file__).parent
     for path in sorted(root.rglob("*.py")):
-        h.update(path.relative_to(root).as_posix().encode())
+        rel = path.relative_to(root).as_posix()
+        if rel.startswith(PRESENTATION):
+            continue
+        h.update(rel.encode())
         h.update(path.read_bytes())
     return h.hexdigest()
 
