@@ -102,6 +102,8 @@ def test_run_trains_once_then_hits_the_cache():
     r2 = experiments.run("rings", snapshots=[5, 20], grid=11)
     assert r2["cached"] is True and r2["snapshots"] == r1["snapshots"]
     assert "python -m nnbook run rings" in r2["command"]
+    assert experiments.run("rings", cache_only=True, snapshots=[5, 20], grid=11)["cached"]
+    assert experiments.run("rings", cache_only=True, snapshots=[5], grid=11) is None
 
 
 def test_run_returns_a_model_from_the_cache():
