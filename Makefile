@@ -14,10 +14,9 @@ JB_FLAGS := -W -n --keep-going
 # the book build and nbval in one `make test` share them and train once.
 export NNBOOK_CACHE ?= $(CURDIR)/_build/nnbook-cache
 export NNBOOK_PROFILE ?= quick
-export MPLBACKEND ?= Agg
 export PYTHONUNBUFFERED := 1
 
-.PHONY: setup data book test unit nbval html full bench lint clean
+.PHONY: setup data browser book test unit nbval html full bench lint clean
 
 setup: $(VENV)/.installed data
 
@@ -38,6 +37,18 @@ data:
 	  || echo "warning: could not install dataset-fashion-mnist; see README (Data)"; \
 	fi
 
+# Debian's chromium for the browser test (tests/test_browser.py), where apt is available
+# and we are root; elsewhere install it yourself or set NNBOOK_CHROMIUM.
+browser:
+	@if ! command -v chromium >/dev/null && [ ! -x /usr/lib/chromium/chromium ] \
+	    && command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	  echo "installing Debian's chromium"; \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null 2>&1 \
+	  || { apt-get update -q >/dev/null \
+	       && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null; } \
+	  || echo "warning: could not install chromium; the browser test will fail (README)"; \
+	fi
+
 book: setup
 	@start=$$(date +%s); \
 	$(JB) build . $(JB_FLAGS); rc=$$?; \
@@ -50,7 +61,7 @@ unit: setup
 nbval: setup
 	$(PY) -m pytest --nbval-lax --nbval-current-env -p no:cacheprovider book/
 
-html: setup
+html: setup browser
 	$(PY) -m pytest tests -m book
 
 test: lint unit book nbval html
