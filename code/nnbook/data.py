@@ -18,8 +18,8 @@ Every file is checked: IDX headers and sizes, and the SHA-256 of its
 decompressed bytes where it is known. A mismatch raises :class:`DataError`
 naming the file and the fix; nothing trains on a corrupt file.
 
-Explained in the chapters "MNIST with two-layer networks" and "CNNs on MNIST
-and Fashion-MNIST".
+Explained in the chapters "MNIST with two-layer networks", "CNNs on MNIST"
+and "Fashion-MNIST".
 """
 
 from __future__ import annotations

@@ -512,7 +512,7 @@ _CNN_QUICK = dict(extra_pool=False, n_train=4000, n_test=1000, num_epochs=2, bat
 _CNN_FULL = dict(_CNN_QUICK, n_train=None, n_test=None, num_epochs=14)
 
 
-@register("mnist-cnn", chapter="CNNs on MNIST and Fashion-MNIST", data="mnist",
+@register("mnist-cnn", chapter="CNNs on MNIST", data="mnist",
           description="the lecture's CNN (pytorch/examples MNIST net) on MNIST, Adadelta, "
                       "StepLR 0.7; accuracy and shifted test sets",
           build_model=lambda c: CNN(extra_pool=c["extra_pool"]),
@@ -521,7 +521,7 @@ def _mnist_cnn(config, ds):
     return _classifier(config, ds, CNN(extra_pool=config["extra_pool"]))
 
 
-@register("fashion-cnn", chapter="CNNs on MNIST and Fashion-MNIST", data="fashion-mnist",
+@register("fashion-cnn", chapter="Fashion-MNIST", data="fashion-mnist",
           description="the same CNN on Fashion-MNIST; accuracy, shifted test sets, "
                       "confusion matrix",
           build_model=lambda c: CNN(extra_pool=c["extra_pool"]),
