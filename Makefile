@@ -49,9 +49,10 @@ browser:
 	  || echo "warning: could not install chromium; the browser test will fail (README)"; \
 	fi
 
+# First train what the reproduction report needs (all seeds; cached), then build.
 book: setup
 	@start=$$(date +%s); \
-	$(JB) build . $(JB_FLAGS); rc=$$?; \
+	$(PY) -m nnbook reproduce > /dev/null && $(JB) build . $(JB_FLAGS); rc=$$?; \
 	echo "book build ($(NNBOOK_PROFILE) profile): $$(( $$(date +%s) - start )) s, exit $$rc"; \
 	exit $$rc
 

@@ -1,4 +1,4 @@
-"""The command line: ``python -m nnbook list | run NAME | data | bench``.
+"""The command line: ``python -m nnbook list | run NAME | data | bench | reproduce``.
 
 Bad names and values print one line (``nnbook: error: ...``) and exit with
 status 2, without a traceback.
@@ -56,10 +56,16 @@ class _Parser(argparse.ArgumentParser):
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["bench"]:
-        from .bench import main as bench_main
+    if argv[:1] in (["bench"], ["reproduce"]):  # commands that parse their own options
+        import importlib
 
-        return bench_main(argv[1:])
+        module = importlib.import_module(f".{'bench' if argv[0] == 'bench' else 'reproduce'}",
+                                         __package__)
+        try:
+            return module.main(argv[1:])
+        except NNBookError as exc:
+            print(f"nnbook: error: {exc}", file=sys.stderr)
+            return 2
     parser = _Parser(prog="nnbook", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="cmd", required=True, parser_class=_Parser)
     p_list = sub.add_parser("list", help="the registered experiments and their configs")
@@ -76,6 +82,8 @@ def main(argv: list[str] | None = None) -> int:
     p_data = sub.add_parser("data", help="where each data set comes from on this machine")
     p_data.add_argument("--json", action="store_true")
     sub.add_parser("bench", help="speed benchmarks: python -m nnbook bench --help")
+    sub.add_parser("reproduce", help="train and print the lecture-claims table "
+                                     "(python -m nnbook reproduce --help)")
     args = parser.parse_args(argv)
 
     try:
