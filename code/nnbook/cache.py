@@ -16,6 +16,7 @@ Used by :func:`nnbook.experiments.run`.
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import hashlib
 import json
@@ -35,27 +36,52 @@ def default_root() -> Path:
     return Path(os.environ.get("NNBOOK_CACHE") or Path.home() / ".cache" / "nnbook" / "results")
 
 
-#: Modules that only present results (figures, tables, the lecture's numbers, the
-#: command line, benchmarks, the Sphinx extension): editing them changes no result,
-#: so they are left out of the fingerprint and a restyled figure re-trains nothing.
-PRESENTATION = ("plots/", "report.py", "lecture.py", "__main__.py", "bench.py",
-                "sphinxext.py", "reproduce.py")
+def _module_file(root: Path, dotted: str) -> Path | None:
+    path = root.joinpath(*dotted.split("."))
+    for candidate in (path.with_suffix(".py"), path / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def computing_modules(root: Path | None = None, start: str = "experiments") -> list[Path]:
+    """The package modules an experiment's result can depend on.
+
+    Starting from ``experiments.py``, follow every relative import (also those
+    inside functions) through the package. Modules outside this closure (the
+    figures, tables, the command line, the benchmarks) cannot change a result.
+    """
+    root = root or Path(__file__).parent
+    seen: dict[str, Path] = {}
+    todo = [start]
+    while todo:
+        name = todo.pop()
+        path = _module_file(root, name)
+        if path is None or name in seen:
+            continue
+        seen[name] = path
+        base = name.rsplit(".", 1)[0] if "." in name and path.name != "__init__.py" else ""
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.level == 1:
+                prefix = f"{base}." if base else ""
+                if node.module:
+                    todo.append(prefix + node.module)
+                else:
+                    todo.extend(prefix + alias.name for alias in node.names)
+    return sorted(seen.values())
 
 
 @lru_cache(maxsize=1)
 def package_fingerprint() -> str:
-    """SHA-256 over the source of every computing module of this package.
+    """SHA-256 over the source of the modules results depend on (:func:`computing_modules`).
 
-    An edit to any of them re-runs every experiment; an edit to a presentation
-    module (:data:`PRESENTATION`) re-runs none.
+    An edit to any of them re-runs every experiment; an edit to a module that
+    only presents results (a figure, a table) re-runs none.
     """
     h = hashlib.sha256()
     root = Path(__file__).parent
-    for path in sorted(root.rglob("*.py")):
-        rel = path.relative_to(root).as_posix()
-        if rel.startswith(PRESENTATION):
-            continue
-        h.update(rel.encode())
+    for path in computing_modules(root):
+        h.update(path.relative_to(root).as_posix().encode())
         h.update(path.read_bytes())
     return h.hexdigest()
 
