@@ -185,3 +185,12 @@ def test_fingerprint_covers_computing_modules_only(tmp_path, monkeypatch):
         assert fingerprint() != base
     finally:
         cache.package_fingerprint.cache_clear()
+
+
+def test_fresh_and_cached_results_have_the_same_types(tmp_path):
+    import numpy as np
+
+    c = Cache(tmp_path)
+    stored = c.store("ef" * 32, {"a": np.float64(0.5), "b": torch.tensor([1.0, 2.0])})
+    assert type(stored["a"]) is float and stored["b"] == [1.0, 2.0]
+    assert c.load("ef" * 32)[0] == stored

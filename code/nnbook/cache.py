@@ -169,10 +169,12 @@ class Cache:
             cpu_state = {k: v.detach().cpu() for k, v in state_dict.items()}
             _atomic_write(weights, lambda f: torch.save(cpu_state, f))
             record["weights_sha256"] = _sha256(weights)
-        result = dict(result, cache=record)
-        text = json.dumps(result, indent=1, sort_keys=True, default=_json_default)
+        text = json.dumps(dict(result, cache=record), indent=1, sort_keys=True,
+                          default=_json_default)
         _atomic_write(folder / "result.json", lambda f: f.write(text.encode()))
-        return result
+        # what was stored, read back: a fresh result has exactly the types of a cached one
+        # (plain floats and lists, never numpy scalars or tensors)
+        return json.loads(text)
 
     @contextlib.contextmanager
     def lock(self, key: str):
