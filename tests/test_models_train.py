@@ -84,3 +84,19 @@ def test_evaluate_and_max_steps():
     assert hist[-1]["steps"] == 7
     ev = evaluate(model, X, y)
     assert 0 <= ev["accuracy"] <= 1 and ev["loss"] > 0
+
+
+def test_precision_choice():
+    from nnbook.train import bf16_supported, resolve_precision
+
+    cpu = torch.device("cpu")
+    with pytest.raises(ConfigError, match="precision"):
+        TrainConfig(precision="fp16")
+    assert resolve_precision("auto", MLP([2, 3, 2]), cpu) == "fp32"
+    expected = "bf16" if bf16_supported(cpu) else "fp32"
+    assert resolve_precision("auto", CNN(), cpu) == expected
+    assert resolve_precision("fp32", CNN(), cpu) == "fp32"
+    X, y = data.rings(64, seed=0)
+    hist = fit(MLP([2, 4, 2]), X, y, TrainConfig(num_epochs=1, batch_size=32, optimizer="sgd",
+                                                 lr=0.1))
+    assert hist[0]["precision"] == "fp32"
