@@ -2,13 +2,9 @@
 
 import json
 import os
-import sys
-from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).parent))
-from glue_bands import BANDS, ROOT, glued_numbers  # noqa: E402
+from glue_bands import BANDS, ROOT, glued_numbers
 
 pytestmark = pytest.mark.book
 
