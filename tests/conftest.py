@@ -2,8 +2,12 @@ import pytest
 
 
 @pytest.fixture(autouse=True)
-def isolated_cache(tmp_path, monkeypatch):
-    """Every test gets its own empty result cache."""
+def isolated_cache(request, tmp_path, monkeypatch):
+    """Every unit test gets its own empty result cache (tests of the built book read the
+    build's cache, so they keep NNBOOK_CACHE as the Makefile set it)."""
+    if request.node.get_closest_marker("book"):
+        yield None
+        return
     monkeypatch.setenv("NNBOOK_CACHE", str(tmp_path / "cache"))
     monkeypatch.delenv("NNBOOK_PROFILE", raising=False)
     monkeypatch.setenv("NNBOOK_PROGRESS", "0")
