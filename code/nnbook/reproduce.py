@@ -168,7 +168,7 @@ def _results(claim: Claim, profile: str, train: bool) -> list:
 def _comparable(result: dict) -> str | None:
     """Why a result is not the lecture's setting, or None when it is."""
     if result["profile"] != "full":
-        return "quick profile (smaller training set, fewer epochs)"
+        return "quick profile (lecture scale is the full profile)"
     if result.get("data", {}).get("subset"):
         return (f"trained on the {result['data']['n_train']:,}-image offline MNIST subset, "
                 "not the 60,000 images of the lecture")
