@@ -23,14 +23,40 @@ def markdown_table(header: list[str], rows: list[list]) -> str:
     return "\n".join(lines)
 
 
-def table(header: list[str], rows: list[list], note: str | None = None):
-    """Display a Markdown table (and an optional note under it) in a notebook."""
+def table(header: list[str], rows: list[list], note: str | None = None, results=()):
+    """Display a Markdown table in a notebook, with an optional note under it and, for
+    each result it shows, that result's provenance line (:func:`provenance`)."""
     from IPython.display import Markdown
 
     text = markdown_table(header, rows)
-    if note:
-        text += f"\n\n<small>{note}</small>"
+    lines = ([note] if note else []) + [provenance(r, command=True) for r in results]
+    if lines:
+        text += "\n\n" + "<br>\n".join(f"<small>{line}</small>" for line in lines)
     return Markdown(text)
+
+
+def provenance(result: dict, command: bool = False) -> str:
+    """One line naming what made a result: experiment, profile, data and sample counts,
+    seed, epochs, device, time (and, with ``command``, how to regenerate it)."""
+    d = result.get("data", {})
+    n_train = result.get("n_train", d.get("n_train"))
+    n_test = result.get("n_test", d.get("n_test"))
+    counts = f"{n_train:,} train / {n_test:,} test" if n_train is not None else ""
+    if n_test == 0:
+        counts = f"{n_train:,} points"
+    label = d.get("label", d.get("source", "?"))
+    epochs = result.get("config", {}).get("num_epochs")
+    seeds = result.get("seeds") or result.get("config", {}).get("seeds")
+    parts = [result["experiment"], f"{result['profile']} profile",
+             f"{label} ({counts}, {d.get('source', '?')})",
+             f"seeds {', '.join(map(str, seeds))}" if seeds else f"seed {result['seed']}"]
+    if epochs:
+        parts.append(f"{epochs} epochs")
+    parts += [result["device"], f"{result['seconds']:.0f} s"]
+    line = " · ".join(parts)
+    if command and result.get("command"):
+        line += f" · regenerate: `{result['command']}`"
+    return line
 
 
 def provenance_cells(result: dict) -> list[str]:

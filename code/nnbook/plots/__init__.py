@@ -48,23 +48,18 @@ def use_style() -> None:
 
 
 def provenance(result: dict) -> str:
-    """One line naming what made a result: profile, data and counts, seed, device, time."""
-    d = result.get("data", {})
-    n_train = result.get("n_train", d.get("n_train"))
-    n_test = result.get("n_test", d.get("n_test"))
-    counts = f"{n_train:,} train / {n_test:,} test" if n_train is not None else ""
-    if n_test == 0:
-        counts = f"{n_train:,} points"
-    label = d.get("label", d.get("source", "?"))
-    return (f"{result['experiment']} · {result['profile']} profile · {label} "
-            f"({counts}, {d.get('source', '?')}) · seed {result['seed']} · "
-            f"{result['device']} · {result['seconds']:.0f} s")
+    """One line naming what made a result (see :func:`nnbook.report.provenance`)."""
+    from ..report import provenance as line
+
+    return line(result)
 
 
 def caption(fig, result: dict) -> None:
-    """Put the provenance line under a figure."""
-    fig.text(0.5, -0.02, provenance(result), ha="center", va="top", fontsize=7, color="#444444",
-             wrap=True)
+    """Put the provenance line, and the command that regenerates the figure, under it."""
+    from ..report import provenance as line
+
+    text = line(result) + (f"\nregenerate: {result['command']}" if result.get("command") else "")
+    fig.text(0.5, -0.02, text, ha="center", va="top", fontsize=7, color="#444444", wrap=True)
 
 
 def demo_figure(seed: int = 0):
