@@ -100,3 +100,28 @@ def test_precision_choice():
     hist = fit(MLP([2, 4, 2]), X, y, TrainConfig(num_epochs=1, batch_size=32, optimizer="sgd",
                                                  lr=0.1))
     assert hist[0]["precision"] == "fp32"
+
+
+def test_nnbook_precision_overrides_the_config(monkeypatch):
+    """NNBOOK_PRECISION=fp32 makes a bf16-capable machine train what an fp32-only one does;
+    the setting is part of the cache key, and a bad value is a one-line error."""
+    from nnbook.train import precision_key, resolve_precision
+
+    cpu = torch.device("cpu")
+    monkeypatch.setenv("NNBOOK_PRECISION", "fp32")
+    assert resolve_precision("auto", CNN(), cpu) == "fp32"
+    assert resolve_precision("bf16", CNN(), cpu) == "fp32"
+    assert precision_key(cpu) == "fp32"
+    monkeypatch.setenv("NNBOOK_PRECISION", "auto")
+    assert precision_key(cpu) in ("auto-bf16", "auto-fp32")
+    assert resolve_precision("auto", MLP([4, 2]), cpu) == "fp32"  # fully connected: always fp32
+    monkeypatch.setenv("NNBOOK_PRECISION", "fp16")
+    with pytest.raises(ConfigError, match="NNBOOK_PRECISION"):
+        resolve_precision("auto", CNN(), cpu)
+
+
+def test_forced_fp32_trains_in_fp32(monkeypatch):
+    monkeypatch.setenv("NNBOOK_PRECISION", "fp32")
+    X, y = torch.randn(64, 1, 28, 28), torch.randint(0, 10, (64,))
+    hist = fit(CNN(), X, y, TrainConfig(num_epochs=1, batch_size=32, max_steps=1))
+    assert hist[-1]["precision"] == "fp32"

@@ -25,7 +25,15 @@ from . import data as datamod
 from .cache import Cache, make_key, package_fingerprint
 from .errors import ConfigError
 from .models import CNN, MLP, DeepMLP, count_parameters
-from .train import TrainConfig, evaluate, fit, pick_device, predict, set_seed
+from .train import (
+    TrainConfig,
+    evaluate,
+    fit,
+    pick_device,
+    precision_key,
+    predict,
+    set_seed,
+)
 
 PROFILES = ("quick", "full")
 MAX_SHIFT = 4
@@ -120,7 +128,8 @@ def run(name: str, profile: str | None = None, seed: int | None = None, use_cach
     dataset = datamod.load(exp.data) if exp.data else None
     key = make_key({"experiment": name, "profile": profile, "config": config,
                     "data": dataset.provenance["sha256"] if dataset else None,
-                    "package": package_fingerprint(), "torch": torch.__version__})
+                    "package": package_fingerprint(), "torch": torch.__version__,
+                    "precision": precision_key()})
     cache = Cache()
     want_weights = return_model and exp.build_model is not None
     with cache.lock(key):
@@ -146,6 +155,7 @@ def run(name: str, profile: str | None = None, seed: int | None = None, use_cach
             "experiment": name, "profile": profile, "config": config, "seed": config["seed"],
             "data": dataset.provenance if dataset else out.pop("data", {"source": "synthetic"}),
             "device": device.type, "threads": torch.get_num_threads(),
+            "precision": precision_key(device),
             "torch": torch.__version__, "machine": platform.machine(),
             "seconds": round(seconds, 2), "peak_rss_mb": peak_rss_mb(),
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),

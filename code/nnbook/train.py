@@ -165,11 +165,37 @@ def bf16_supported(device: torch.device) -> bool:
         return False
 
 
+def precision_setting(precision: str = "auto") -> str:
+    """``$NNBOOK_PRECISION`` (auto, fp32 or bf16) when set, else ``precision``.
+
+    The variable overrides every config, so a machine with native bf16 can build
+    exactly what a machine without it builds (``NNBOOK_PRECISION=fp32``).
+    """
+    env = os.environ.get("NNBOOK_PRECISION", "").strip()
+    if not env:
+        return precision
+    if env not in PRECISIONS:
+        raise ConfigError(f"NNBOOK_PRECISION must be one of {', '.join(PRECISIONS)}, "
+                          f"got {env!r}")
+    return env
+
+
+def precision_key(device: torch.device | None = None) -> str:
+    """What the precision setting means on this machine, for cache keys: ``fp32``,
+    ``bf16``, or ``auto-bf16`` / ``auto-fp32`` (auto on a CPU with / without native bf16)."""
+    setting = precision_setting()
+    if setting != "auto":
+        return setting
+    return "auto-bf16" if bf16_supported(device or pick_device()) else "auto-fp32"
+
+
 def resolve_precision(precision: str, model: torch.nn.Module, device: torch.device) -> str:
     """The arithmetic a run uses: ``auto`` is bf16 mixed precision (weights, gradients,
     optimizer and loss stay float32; convolutions and matrix products run in bf16) for
     convolutional networks on CPUs that support it, which trains the lecture's CNN about
-    1.5x faster here (``python -m nnbook bench``), and float32 otherwise."""
+    1.5x faster here (``python -m nnbook bench``), and float32 otherwise.
+    ``$NNBOOK_PRECISION`` overrides ``precision`` (:func:`precision_setting`)."""
+    precision = precision_setting(precision)
     if precision != "auto":
         if precision == "bf16" and device.type == "cpu" and not bf16_supported(device):
             raise ConfigError("precision bf16 asked for, but this CPU has no native bf16: "
