@@ -161,7 +161,7 @@ def test_depth_experiment_records_runs_gradients_and_divergence():
     # PyTorch's default init shrinks the gradient towards the input of a plain ReLU stack
     assert r["grad_norms"]["plain"][0] < r["grad_norms"]["plain"][-1]
     for m in r["metrics"].values():
-        assert 0 <= m["train_acc"] <= 1 and m["n_diverged"] == 0
+        assert 0 <= m["train_acc"] <= 1 and not m["diverged"]
     plt.close(pn.depth_results(r))
     plt.close(pn.gradient_norms(r))
     assert "depth 4" in pn.depth_table(r).data

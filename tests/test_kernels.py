@@ -13,10 +13,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from nnbook import experiments
 from nnbook import kernels as K
 from nnbook.errors import ConfigError
-from nnbook.lecture import CLAIMS
 from nnbook.models import CNN, count_parameters
 from nnbook.plots import convolution as cp
 
@@ -230,54 +228,7 @@ def test_bad_layer_specs():
         cp.build_layers([("conv", 8, 3), ("dense", 10)])
 
 
-def test_cnn_experiments_follow_the_lecture_recipe():
-    for name in ("mnist-cnn", "fashion-cnn"):
-        full = experiments.get(name).full
-        assert full["num_epochs"] == 14 and full["n_train"] is None and full["n_test"] is None
-        assert (full["optimizer"], full["lr"], full["gamma"], full["batch_size"]) == \
-            ("adadelta", 1.0, 0.7, 64)
-        assert full["extra_pool"] is False
-        _, _, config = experiments.resolve(name, extra_pool=True)
-        assert config["extra_pool"] is True
-
-
-def test_lecture_rows_and_points():
-    points = cp.lecture_points("fashion-cnn")
-    assert points == {0: CLAIMS["fashion-cnn"]["value"], 1: CLAIMS["fashion-cnn-shift-1"]["value"],
-                      2: CLAIMS["fashion-cnn-shift-2"]["value"],
-                      3: CLAIMS["fashion-cnn-shift-3"]["value"]}
-    result = fake_result()
-    rows = cp.lecture_rows(result, "mnist-cnn")
-    assert [r[1] for r in rows] == [CLAIMS["mnist-cnn"]["value"]] + \
-        [CLAIMS[f"mnist-cnn-shift-{s}"]["value"] for s in (1, 2, 3)]
-    assert rows[0][2] == 0.9 and rows[2][2] == pytest.approx(0.7)
-
-
 # ----------------------------------------------------------------------------- figures
-
-def fake_result(acc=0.9):
-    shift = {"0": acc}
-    for s in range(1, 5):
-        d = {"right": acc - 0.1 * s, "left": acc - 0.1 * s - 0.02, "down": acc - 0.1 * s + 0.02,
-             "up": acc - 0.1 * s}
-        d["mean"] = sum(d.values()) / 4
-        shift[str(s)] = d
-    confusion = (np.eye(10, dtype=int) * 90 + 1).tolist()
-    confusion[6][0] = 30
-    return {"experiment": "mnist-cnn", "profile": "quick", "seed": 0, "device": "cpu",
-            "seconds": 1.0, "n_train": 100, "n_test": 100,
-            "data": {"label": "test data", "source": "unit test", "n_train": 100, "n_test": 100},
-            "metrics": {"test_acc": acc, "shift_acc": shift}, "confusion": confusion}
-
-
-def test_most_confused():
-    classes = [str(i) for i in range(10)]
-    top = cp.most_confused(fake_result(), classes, k=2)
-    assert top[0][:2] == ("6", "0") and top[0][2] == pytest.approx(100 * 30 / 129)
-    assert top[1][2] == pytest.approx(100 / 100)
-    acc = cp.class_accuracy(fake_result())
-    assert acc[6] == pytest.approx(91 / 129) and acc[0] == pytest.approx(91 / 100)
-
 
 @pytest.mark.parametrize("make", [
     lambda: cp.kernel_gallery(K.photograph(scale=8)),
@@ -288,13 +239,6 @@ def test_most_confused():
     lambda: cp.pooling_example(),
     lambda: cp.pooling_on_image(K.photograph(scale=8), sizes=(2, 4)),
     lambda: cp.pooling_invariance([np.eye(12), np.ones((12, 12))], sizes=(1, 2), shifts=(1, 2)),
-    lambda: cp.first_layer_filters(CNN(), fake_result()),
-    lambda: cp.channel_maps(CNN(), torch.zeros(1, 28, 28), "conv2", fake_result()),
-    lambda: cp.shift_chart([("a", fake_result()), ("b", fake_result(0.8))],
-                           [("lecture", cp.lecture_points("mnist-cnn"))]),
-    lambda: cp.class_samples(np.random.default_rng(0).random((40, 28, 28)),
-                             np.arange(40) % 10, [str(i) for i in range(10)], per_class=2),
-    lambda: cp.confusion_figure(fake_result(), [str(i) for i in range(10)]),
 ])
 def test_figures_draw(make):
     fig = make()
@@ -303,13 +247,3 @@ def test_figures_draw(make):
         fig.canvas.draw()
     finally:
         plt.close(fig)
-
-
-def test_channel_maps_shows_every_channel():
-    fig = cp.channel_maps(CNN(), torch.zeros(1, 28, 28), "conv1")
-    try:
-        assert sum(1 for ax in fig.axes if ax.images) == 32
-    finally:
-        plt.close(fig)
-    with pytest.raises(ConfigError):
-        cp.channel_maps(CNN(), torch.zeros(1, 28, 28), "fc1")

