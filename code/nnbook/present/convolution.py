@@ -39,13 +39,13 @@ def _sample(label, values):
 
 
 def _digits(seed: int, n: int):
-    """``n`` MNIST test digits drawn at random with ``seed``: (normalised tensor, raw
-    pixels in [0, 1] as float64 arrays, the data set)."""
+    """``n`` MNIST test digits drawn at random with ``seed``, as raw pixels (0 = black,
+    1 = white; float64, one 28×28 array each), and the data set they come from."""
     ds = load("mnist")
     g = torch.Generator().manual_seed(seed)
     X = ds.X_test[torch.randperm(ds.n_test, generator=g)[:n]]
     mean_px, std_px = ds.provenance["normalisation"]
-    return X, X.squeeze(1).double().numpy() * std_px + mean_px, ds
+    return X.squeeze(1).double().numpy() * std_px + mean_px, ds
 
 
 # ----------------------------------------------------------------------------- convolution
@@ -228,10 +228,11 @@ def architecture(profile=None, seed_offset: int = 0, n_digits: int = 200,
     model = CNN()
     stages = anatomy.stages(model)
     total = count_parameters(model)
-    by_op = {st["op"].split(",")[0]: st for st in stages}
+    pooled = next(st["shape"] for st in stages if st["op"].startswith("max-pool"))
+    flat = anatomy.features_before_dense(model)
     conv = sum(st["params"] for st in stages if st["op"].startswith("conv"))
     fc1 = next(st for st in stages if st["op"].startswith("dense"))
-    v.num("flat", anatomy.features_before_dense(model), "count")
+    v.num("flat", flat, "count")
     v.num("flat_pooled", anatomy.features_before_dense(CNN(extra_pool=True)), "count")
     v.num("n_params", total, "count")
     v.num("conv_params", conv, "count")
@@ -247,9 +248,9 @@ def architecture(profile=None, seed_offset: int = 0, n_digits: int = 200,
                     "the network as defined in nnbook.models.CNN"))
     v.add(F.Finding("flat-9216", "64 channels of 12×12 reach the first fully connected "
                     "layer: 9,216 features",
-                    by_op["max-pool 2×2"]["shape"] == (64, 12, 12)
-                    and anatomy.features_before_dense(model) == 9216 == model.fc1.in_features,
-                    f"shape before flatten {by_op['max-pool 2×2']['shape']}",
+                    pooled == (64, 12, 12) and flat == 9216 == model.fc1.in_features,
+                    f"shape after the pooling {pooled}, {flat:,} features traced, fc1 declares "
+                    f"{model.fc1.in_features:,}",
                     "the network as defined in nnbook.models.CNN"))
     typical = typical_cnn()
     t_stages = anatomy.stages(typical)
@@ -276,7 +277,7 @@ def architecture(profile=None, seed_offset: int = 0, n_digits: int = 200,
     change = {}   # (kind, size) -> one row per draw, one value per shift
     ds = None
     for seed in seeds:
-        _, digits, ds = _digits(seed, n_digits)
+        digits, ds = _digits(seed, n_digits)
         for kind in ("max", "avg"):
             for size in sizes:
                 ch = K.pooled_shift_change(digits, kind, size, shifts)
