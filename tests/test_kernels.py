@@ -256,7 +256,7 @@ def test_diagram_draws_the_stages_of_the_real_network():
     try:
         texts = {t.get_text() for ax in fig.axes for t in ax.texts}
         assert {"32×26×26", "64×24×24", "64×12×12", "9,216", "10"} <= texts
-        assert "1,179,776 weights" in texts
+        assert "1,179,776\nweights" in texts
         assert "1,199,882 weights in all" in fig.axes[0].get_title()
     finally:
         plt.close(fig)

@@ -121,12 +121,12 @@ def cnn_diagram(stages: list[dict], title: str | None = None, note: str = ""):
     """A CNN drawn as its tensors (channel stacks, bars) with their shapes, the weights
     of each operation and the operation between each pair. ``stages``: the list of
     :func:`nnbook.anatomy.merged` (``{"op", "shape", "params"}``, the input first)."""
-    top, gap, off = stages[0]["shape"][-1], 1.5, 0.08
+    top, gap, off = stages[0]["shape"][-1], 1.45, 0.08
     boxes, x = [], 0.0
     for st in stages:  # lay out: width of each drawing, then a gap for the arrow
         shape = st["shape"]
         if len(shape) == 3:
-            side = 0.35 + 1.3 * shape[1] / top
+            side = 0.35 + 1.1 * shape[1] / top
             n = min(shape[0], 6)
             boxes.append(("maps", x, side, n))
             x += side + off * (n - 1)
@@ -135,9 +135,9 @@ def cnn_diagram(stages: list[dict], title: str | None = None, note: str = ""):
             boxes.append(("bar", x, height, 1))
             x += 0.22
         x += gap
-    fig, ax = plt.subplots(figsize=(0.8 * x + 0.3, 2.9))
+    fig, ax = plt.subplots(figsize=(0.62 * x + 0.3, 2.5))
     ax.set_xlim(-0.1, x - gap + 0.1)
-    ax.set_ylim(-1.45, 1.25)
+    ax.set_ylim(-1.75, 1.3)
     ax.set_aspect("equal")
     ax.axis("off")
     prev_right = None
@@ -156,18 +156,19 @@ def cnn_diagram(stages: list[dict], title: str | None = None, note: str = ""):
             right = x0 + 0.22
             text = f"{shape[0]:,}"
         mid = (x0 + right) / 2
-        ax.text(mid, -1.02, text, ha="center", va="top", fontsize=8.5, weight="bold")
-        extra = "input" if k == 0 else (f"{st['params']:,} weights" if st["params"] else "")
-        ax.text(mid, -1.27, extra, ha="center", va="top", fontsize=7, color="#555555")
+        ax.text(mid, -0.95, text, ha="center", va="top", fontsize=10, weight="bold")
+        extra = "input" if k == 0 else (f"{st['params']:,}\nweights" if st["params"] else "")
+        ax.text(mid, -1.25, extra, ha="center", va="top", fontsize=8.5, color="#555555")
         if prev_right is not None:
-            op = st["op"].replace(", ReLU", "\nReLU").replace(", ", "\n")
+            op = st["op"].replace(", ", "\n").replace(" ", "\n", 1)
             ax.add_patch(FancyArrowPatch((prev_right + 0.08, 0), (x0 - 0.08, 0),
                                          arrowstyle="-|>", mutation_scale=10, color="#333333",
                                          zorder=3))
-            ax.text((prev_right + x0) / 2, 0.1, op, ha="center", va="bottom", fontsize=7)
+            ax.text((prev_right + x0) / 2, 0.1, op, ha="center", va="bottom", fontsize=9,
+                    linespacing=1.1)
         prev_right = right
     total = sum(st["params"] for st in stages)
-    ax.set_title((title + " · " if title else "") + f"{total:,} weights in all", fontsize=10)
+    ax.set_title((title + " · " if title else "") + f"{total:,} weights in all", fontsize=11)
     if note:
         notes(fig, [note], y=0.06)
     return fig
