@@ -238,12 +238,13 @@ def mnist_cnn(profile=None, seed_offset: int = 0) -> View:
 
 
 def _shift_table(nets, shifts=(0, 1, 2, 3, 4)) -> Table:
-    rows = [[label] + [cell(at_shift(rs, s)) for s in shifts] + prov_cells(rs)
+    rows = [[label] + [cell(at_shift(rs, s), unit=False) for s in shifts] + prov_cells(rs)
             for label, rs in nets]
-    return Table(["network"] + [f"shift {s}" for s in shifts] +
+    return Table(["network"] + [f"{s} px (%)" for s in shifts] +
                  ["profile", "data", "samples", "seeds"], rows,
-                 "test accuracy, mean over the four shift directions; mean ± standard "
-                 "deviation over the seeds", [r for _, rs in nets for r in rs[:1]])
+                 "test accuracy (%) at each shift in pixels, mean over the four shift "
+                 "directions; mean ± standard deviation over the seeds",
+                 [r for _, rs in nets for r in rs[:1]])
 
 
 register("mnist-cnn", "cnn:mnist_cnn")
@@ -510,17 +511,17 @@ def shift_study(profile=None, seed_offset: int = 0) -> View:
     def table():
         header = ["reading"]
         for label in rows:
-            header += [f"{label} {s} px" for s in rows[label][2]] + [f"{label}: RMS gap"]
+            header += [f"{label} {s} px (%)" for s in rows[label][2]] + [f"{label}: RMS gap"]
         lect_row = ["**lecture**"]
         for label in rows:
-            lect_row += [fmt_pct(rows[label][3][s], 2) for s in rows[label][2]] + ["–"]
+            lect_row += [f"{100 * rows[label][3][s]:.2f}" for s in rows[label][2]] + ["–"]
         body = [lect_row]
         for name in names:
             line = [name]
             for label in rows:
                 readings, dist, px, _, _ = rows[label]
                 per_seed = np.asarray(readings[name])
-                line += [cell(per_seed[:, k]) for k in range(len(px))]
+                line += [cell(per_seed[:, k], unit=False) for k in range(len(px))]
                 mark = " ◀ nearest" if name == nearest[label] else ""
                 line.append(f"{100 * dist[name]:.1f} points{mark}")
             body.append(line)
