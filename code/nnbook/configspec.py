@@ -75,7 +75,7 @@ def _range_text(s: Spec) -> str:
     def num(v):
         if v == MAX_SEED:
             return "2**63 - 1"
-        return f"{v:,}" if isinstance(v, int) and abs(v) >= 10000 else f"{v:g}"
+        return f"{int(v):,}" if float(v).is_integer() and abs(v) >= 10000 else f"{v:g}"
 
     if s.lo is not None and s.hi is not None and not (s.lo_open or s.hi_open):
         return f"from {num(s.lo)} to {num(s.hi)}"
@@ -147,13 +147,13 @@ KEYS: dict[str, Spec] = {
     # --- training
     "num_epochs": integer(1, 10000, "passes over the training set"),
     "batch_size": integer(1, 10**6, "images per optimizer step"),
-    "lr": number(0, 1000, "learning rate", lo_open=True),
+    "lr": number(0, 1e6, "learning rate", lo_open=True),
     "optimizer": one_of(OPTIMIZERS, "optimizer"),
     "momentum": number(0, 1, "momentum of sgd (0: plain gradient descent)", hi_open=True),
     "gamma": number(0, 1, "learning-rate factor per epoch (StepLR; 1: constant)", lo_open=True),
     "loss": one_of(LOSSES, "training loss: nll (cross-entropy) or normalised (-f.y/|f|)"),
     "steps": integer(0, 100000, "full-batch gradient-descent steps"),
-    "lrs": list_of(number(0, 1000, "learning rate", lo_open=True),
+    "lrs": list_of(number(0, 1e6, "learning rate", lo_open=True),
                    "learning rates of the sweep, one run each"),
     # --- measurement
     "snapshots": list_of(integer(1, 100000, "step"),
@@ -180,7 +180,7 @@ PER_EXPERIMENT: dict[tuple[str, str], Spec] = {
         integer(0, 100000, "step"), "steps after which the fitted curve is recorded (0: the "
                                     "initial network)"),
     ("gradient-descent", "widths"): replace(KEYS["widths"], rule=_ends_are_one),
-    ("gradient-descent", "lr"): number(0, 1000, "learning rate of the main run", lo_open=True),
+    ("gradient-descent", "lr"): number(0, 1e6, "learning rate of the main run", lo_open=True),
 }
 
 
