@@ -12,10 +12,10 @@ commands the book prints write them.
 from __future__ import annotations
 
 import json
-import math
 import os
 import sys
 
+from .configspec import finite_json
 from .errors import ConfigError, NNBookError, OneLineParser, warn
 
 
@@ -29,18 +29,6 @@ def _parse_set(items: list[str]) -> dict:
             raise ConfigError(f"--set takes KEY=VALUE, got {item!r}")
         overrides[key] = parse_value(text)
     return overrides
-
-
-def finite_json(obj):
-    """``obj`` with every NaN and infinity replaced by None, so that it dumps as strict
-    JSON (a bare ``Infinity`` is not JSON and breaks other readers)."""
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    if isinstance(obj, dict):
-        return {k: finite_json(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [finite_json(v) for v in obj]
-    return obj
 
 
 def dumps(obj) -> str:

@@ -287,7 +287,14 @@ def format_value(value) -> str:
     the same string (``sgd``), else as JSON strings. Shell quoting is the caller's."""
     if isinstance(value, str) and parse_value(value) == value:
         return value
-    return json.dumps(value)
+    return json.dumps(value, default=_plain)
+
+
+def _plain(obj):
+    """NumPy scalars and arrays (a sweep over ``np.arange``) as plain numbers and lists."""
+    if hasattr(obj, "tolist"):
+        return obj.tolist()
+    raise TypeError(f"a --set value cannot be a {type(obj).__name__}")
 
 
 def parse_value(text: str):
@@ -296,6 +303,18 @@ def parse_value(text: str):
         return json.loads(text)
     except json.JSONDecodeError:
         return text
+
+
+def finite_json(obj):
+    """``obj`` with every NaN and infinity replaced by None, so that it dumps as strict
+    JSON (a bare ``Infinity`` is not JSON and breaks other readers)."""
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if isinstance(obj, dict):
+        return {k: finite_json(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [finite_json(v) for v in obj]
+    return obj
 
 
 # ----------------------------------------------------------------------------- environment

@@ -237,16 +237,27 @@ def table_rows(rows: list[dict]) -> list[list]:
     return out
 
 
-def main(argv: list[str] | None = None) -> int:
-    import argparse
+def parser():
+    """The options of ``python -m nnbook reproduce`` (usage errors are one line)."""
+    from .errors import OneLineParser
 
-    p = argparse.ArgumentParser(prog="nnbook reproduce",
-                                description="train what the reproduction report needs "
-                                            "(every seed) and print its table")
+    p = OneLineParser(prog="nnbook reproduce",
+                      description="train what the reproduction report needs (every seed) "
+                                  "and print its table")
     p.add_argument("--profile", default=None, help="quick or full (default: $NNBOOK_PROFILE)")
     p.add_argument("--cached", action="store_true", help="train nothing; report the cache")
-    args = p.parse_args(argv)
-    rows = collect(args.profile, train=not args.cached)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m nnbook reproduce``; errors and Ctrl-C end in one line (``nnbook.__main__``)."""
+    args = parser().parse_args(argv)
+    current_profile(args.profile)  # a bad profile fails before anything trains
+    try:
+        rows = collect(args.profile, train=not args.cached)
+    except KeyboardInterrupt:
+        print(file=sys.stderr)  # end the progress line ("... seed 0 (quick) ...") first
+        raise
     from .report import markdown_table
 
     print(markdown_table(HEADER, table_rows(rows)))
