@@ -157,9 +157,17 @@ def _why(exc: OSError, root: Path) -> str:
     if code in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
         return f"no space left on the device of {root} (free some, or `make clean`)"
     if code in (errno.ENOTDIR, errno.EEXIST):
-        return f"{exc.filename or root} is a file where a folder should be (set NNBOOK_CACHE " \
-               "to a folder)"
+        return f"{_blocking_file(Path(exc.filename or root))} is a file where a folder should " \
+               "be (set NNBOOK_CACHE to a folder)"
     return f"{exc.__class__.__name__}: {exc.strerror or exc} ({exc.filename or root})"
+
+
+def _blocking_file(path: Path) -> Path:
+    """The nearest of ``path`` and its parents that exists as something other than a folder."""
+    for candidate in (path, *path.parents):
+        if candidate.exists() or candidate.is_symlink():
+            return candidate if not candidate.is_dir() else path
+    return path
 
 
 class Cache:

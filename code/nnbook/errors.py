@@ -47,9 +47,8 @@ def warn(message: str, once=None) -> None:
 
 
 class OneLineParser(argparse.ArgumentParser):
-    """argparse, but a usage error is one line too (``nnbook: error: ...``, exit status 2)."""
+    """argparse, but a usage error is a :class:`ConfigError` (so one line and exit status 2
+    from the command line, like every other bad value)."""
 
     def error(self, message):
-        print(f"nnbook: error: {message} (see `python -m {self.prog} --help`)",
-              file=sys.stderr)
-        raise SystemExit(2)
+        raise ConfigError(f"{message} (see `python -m {self.prog} --help`)")
