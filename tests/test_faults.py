@@ -716,3 +716,22 @@ def test_configspec_choices_mirror_the_code():
     assert configspec.OPTIMIZERS == train.OPTIMIZERS and configspec.LOSSES == train.LOSSES
     assert configspec.ACTIVATIONS == tuple(backprop.ACTIVATIONS)
     assert configspec.DEPTH_VARIANTS == tuple(experiments.DEPTH_VARIANTS)
+
+
+def test_a_real_ctrl_c_is_one_line(tmp_path):
+    """SIGINT to a real `run` (the in-process cases mock it): one line, 130, no entry."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "code"), NNBOOK_CACHE=str(tmp_path / "c"))
+    proc = subprocess.Popen([sys.executable, "-m", "nnbook", "run", "rings", "--set",
+                             "snapshots=[100000]", "--set", "grid=3"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    deadline = time.time() + 60
+    while time.time() < deadline and not list((tmp_path / "c").glob(".*.lock")):
+        time.sleep(0.05)  # the lock file appears when training starts
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert err.strip().splitlines()[-1] == ("nnbook: error: interrupted (Ctrl-C); nothing "
+                                            "half-written was stored")
+    assert "Traceback" not in err and not list((tmp_path / "c").rglob("result.json"))
