@@ -167,6 +167,19 @@ def stored_with_weights(ctx):
     return c
 
 
+def unreadable_weights(ctx):
+    c = stored_with_weights(ctx)
+    real = Path.read_bytes
+
+    def read_bytes(self):
+        if self.name == "weights.pt":
+            raise PermissionError(errno.EACCES, "Permission denied", str(self))
+        return real(self)
+    ctx.mp.setattr(Path, "read_bytes", read_bytes)
+    hit = c.load("ab" * 32, want_weights=True)
+    return hit, (c.entry("ab" * 32) / "weights.pt").is_file()
+
+
 def weights_folder(ctx):
     c = stored_with_weights(ctx)
     weights = c.entry("ab" * 32) / "weights.pt"
@@ -512,6 +525,10 @@ FAULTS = [
                                         "left in place (was called corrupt and deleted)",
           argv=RINGS_ARGV, setup=unreadable_entry, match="cannot read cache entry",
           check=lambda c: "corrupt" not in c.err and entry_files(c)),
+    Fault("cache-unreadable-weights", "cache", "weights this user may not read", "warn",
+          "one warning 'cannot read', a miss; the entry is kept, never called corrupt",
+          python=unreadable_weights, match="cannot read cache entry",
+          check=lambda c: c.value == (None, True) and "corrupt" not in c.err),
     Fault("cache-foreign-corrupt", "cache", "a damaged entry that belongs to another user",
           "ok", "reported as corrupt, recomputed, never deleted", argv=RINGS_ARGV,
           setup=foreign_corrupt_entry,

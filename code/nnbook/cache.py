@@ -199,24 +199,25 @@ class Cache:
         warn(f"cannot read cache entry {key[:12]} ({_why(exc, self.root)}); recomputing it, "
              "the entry is left as it is", once=("unreadable", str(self.root), key))
 
-    def _read(self, path: Path, key: str) -> bytes | None:
-        """The bytes of ``path``; None when absent (a miss) or unreadable (warned)."""
+    def _read(self, path: Path, key: str) -> tuple[bytes | None, str]:
+        """``(bytes, "ok")``, or ``(None, why)`` with why ``missing``, ``unreadable`` (no
+        permission: warned, never called corrupt) or ``corrupt`` (a folder: reported)."""
         try:
-            return path.read_bytes()
+            return path.read_bytes(), "ok"
         except (FileNotFoundError, NotADirectoryError):
-            return None
+            return None, "missing"
         except IsADirectoryError:
             self._corrupt(key, f"{path.name} is a folder")
-            return None
+            return None, "corrupt"
         except OSError as exc:
             self._unreadable(key, exc)
-            return None
+            return None, "unreadable"
 
     def load(self, key: str, want_weights: bool = False) -> tuple[dict, dict | None] | None:
         """``(result, state_dict or None)`` for ``key``, or None when absent, unreadable or
         corrupt (corrupt entries are reported; unreadable ones are warned about)."""
         folder = self.entry(key)
-        raw = self._read(folder / "result.json", key)
+        raw, _ = self._read(folder / "result.json", key)
         if raw is None:
             return None
         try:
@@ -236,10 +237,11 @@ class Cache:
         if want_weights:
             if digest is None:
                 return None  # stored without weights: recompute to get a model
-            data = self._read(folder / "weights.pt", key)
+            data, status = self._read(folder / "weights.pt", key)
+            if status in ("unreadable", "corrupt"):
+                return None
             if data is None or _sha256(data) != digest:
-                if data is not None or not (folder / "weights.pt").is_dir():
-                    self._corrupt(key, "weights.pt missing or damaged")
+                self._corrupt(key, "weights.pt missing or damaged")
                 return None
             try:
                 import torch
