@@ -49,7 +49,7 @@ from nnbook import (
     train,
 )
 from nnbook.__main__ import main
-from nnbook.errors import CacheError, ConfigError, DataError, NNBookError
+from nnbook.errors import ConfigError, DataError, NNBookError
 
 ROOT = Path(__file__).resolve().parent.parent
 RINGS = dict(snapshots=[2], grid=3, n=20)
@@ -724,9 +724,9 @@ def test_a_real_closed_pipe_ends_quietly():
     assert proc.wait(60) in (0, 141) and "Traceback" not in err and "Exception" not in err, err
 
 
-def test_cache_error_is_typed():
-    assert issubclass(CacheError, NNBookError) and issubclass(CacheError, OSError)
-    assert issubclass(ConfigError, ValueError) and issubclass(DataError, RuntimeError)
+def test_errors_are_typed():
+    assert issubclass(ConfigError, NNBookError) and issubclass(ConfigError, ValueError)
+    assert issubclass(DataError, NNBookError) and issubclass(DataError, RuntimeError)
 
 
 def test_configspec_choices_mirror_the_code():

@@ -2,8 +2,9 @@
 
 ``ConfigError`` is a ``ValueError`` (a bad name, value, argument or environment
 variable given by the caller); ``DataError`` names the data file at fault and how
-to fix it; ``CacheError`` names a cache that cannot be used at all. The command
-line prints any of them as ``nnbook: error: <line>`` and exits with status 2.
+to fix it. The command line prints either as ``nnbook: error: <line>`` and exits
+with status 2. The result cache raises nothing for a file-system fault: what
+cannot be stored is still returned, with a warning (:mod:`nnbook.cache`).
 
 :func:`warn` prints ``nnbook: warning: <line>`` on stderr (optionally once per
 process), for faults that lose nothing: a result that could not be stored is
@@ -24,10 +25,6 @@ class ConfigError(NNBookError, ValueError):
 
 class DataError(NNBookError, RuntimeError):
     """A data set that is missing, truncated, corrupt, not what it claims, or unfetchable."""
-
-
-class CacheError(NNBookError, OSError):
-    """A result cache that cannot be used (and the operation cannot go on without it)."""
 
 
 _warned: set = set()
