@@ -394,9 +394,11 @@ FAULTS = [
     cfg("cfg-nothing-to-train", ["run", "mnist-overfit", "--set", "sizes=[10000000]", "--set",
                                  "largest_available=false"], "nothing to train",
         lambda c: R("mnist-overfit", sizes=[10**7], largest_available=False),
-        "every size beyond the data, largest_available=false (exited 0, nothing trained)"),
+        "every size beyond the data, largest_available=false (exited 0, nothing trained)",
+        "one line: nothing to train, and how to change that"),
     cfg("cfg-set-without-value", ["run", "rings", "--set", "x"], "--set takes KEY=VALUE",
-        lambda c: main_error(["run", "rings", "--set", "x"]), "`--set x`"),
+        lambda c: main_error(["run", "rings", "--set", "x"]), "`--set x`",
+        "one line: --set takes KEY=VALUE"),
 
     # --- environment variables
     Fault("env-threads-unicode-digit", "env", "NNBOOK_THREADS=² (isdigit() accepts it, int() "
