@@ -2,7 +2,7 @@
 
 import sys
 
-from nnbook.bench import main
+from nnbook.__main__ import main
 
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+if __name__ == "__main__":  # through the command line, so errors and Ctrl-C are one line
+    sys.exit(main(["bench", *sys.argv[1:]]))

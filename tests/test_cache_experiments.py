@@ -2,8 +2,12 @@
 
 import json
 import multiprocessing as mp
+import os
+import signal
+import socket
 import subprocess
 import sys
+import time
 
 import pytest
 import torch
@@ -194,3 +198,26 @@ def test_fresh_and_cached_results_have_the_same_types(tmp_path):
     stored = c.store("ef" * 32, {"a": np.float64(0.5), "b": torch.tensor([1.0, 2.0])})
     assert type(stored["a"]) is float and stored["b"] == [1.0, 2.0]
     assert c.load("ef" * 32)[0] == stored
+
+
+def test_lock_holder_states():
+    """Who holds a lock: running, stopped (SIGSTOP), gone, or unknown (another host)."""
+    from nnbook.cache import _holder_state
+
+    host = socket.gethostname()
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        assert _holder_state({"pid": child.pid, "host": host}) == "running"
+        child.send_signal(signal.SIGSTOP)
+        for _ in range(100):
+            if _holder_state({"pid": child.pid, "host": host}) == "stopped":
+                break
+            time.sleep(0.01)
+        assert _holder_state({"pid": child.pid, "host": host}) == "stopped"
+    finally:
+        child.kill()
+        child.wait()
+    assert _holder_state({"pid": child.pid, "host": host}) == "gone"
+    assert _holder_state({"pid": child.pid, "host": "elsewhere"}) == "unknown"
+    assert _holder_state({"pid": os.getpid(), "host": host}) == "this process"
+    assert _holder_state(None) == "unknown"

@@ -126,23 +126,56 @@ def forward(net: Network, X) -> Forward:
     return Forward(z, f)
 
 
+def _labels(Y, n: int, k: int) -> np.ndarray:
+    """``Y`` as ``n`` integer class labels in 0..k-1; ConfigError for anything else (a
+    label of -1 does not mean the last class, 0.7 does not mean 0)."""
+    y = np.asarray(Y)
+    if y.shape not in ((n,), (n, 1)):
+        raise ConfigError(f"nll targets must be {n} class labels (shape ({n},)), "
+                          f"got shape {y.shape}")
+    y = y.ravel()
+    if y.dtype == bool or not (np.issubdtype(y.dtype, np.integer)
+                               or np.issubdtype(y.dtype, np.floating)):
+        raise ConfigError(f"nll targets must be integer class labels, got {y.dtype}")
+    if np.issubdtype(y.dtype, np.floating) and not np.all(np.isfinite(y) & (y == np.round(y))):
+        bad = y[~(np.isfinite(y) & (y == np.round(y)))][0]
+        raise ConfigError(f"nll targets must be integer class labels, got {bad}")
+    if n and (y.min() < 0 or y.max() > k - 1):
+        raise ConfigError(f"nll targets must be class labels 0..{k - 1}, got {y.min():g}.."
+                          f"{y.max():g}")
+    return y.astype(int)
+
+
+def _values(Y, n: int, k: int) -> np.ndarray:
+    """``Y`` as the ``k x n`` matrix of mse targets (one row of ``k`` per sample in ``Y``)."""
+    y = np.asarray(Y, dtype=float)
+    if y.shape != (n, k) and not (k == 1 and y.shape == (n,)):
+        hint = " (transposed?)" if y.shape == (k, n) else ""
+        raise ConfigError(f"mse targets must have shape ({n}, {k}), one row per sample, "
+                          f"got {y.shape}{hint}")
+    if not np.all(np.isfinite(y)):
+        raise ConfigError("mse targets hold NaN or infinity")
+    return y.reshape(n, k).T
+
+
 def loss_and_grad(fL, Y, loss: str = "nll", reduction: str = "sum") -> tuple[float, np.ndarray]:
     """The loss L = Σ_i ℓ(f_L(x_i), y_i) (or the mean) and ∂L/∂f_L (``n_L x N``).
 
-    ``nll``: ℓ = -log softmax(f)_y, with ``Y`` integer labels;
-    ``mse``: ℓ = ½‖f - y‖², with ``Y`` of shape ``N x n_L``.
+    ``nll``: ℓ = -log softmax(f)_y, with ``Y`` the N integer labels in 0..n_L-1;
+    ``mse``: ℓ = ½‖f - y‖², with ``Y`` of shape ``N x n_L`` (or ``N`` when n_L = 1).
+    Targets of any other shape or value are a ConfigError, never silently reshaped.
     """
     fL = np.asarray(fL, dtype=float)
-    n = fL.shape[1]
+    k, n = fL.shape
     if loss == "nll":
-        y = np.asarray(Y).astype(int).ravel()
+        y = _labels(Y, n, k)
         shifted = fL - fL.max(axis=0, keepdims=True)
         log_p = shifted - np.log(np.exp(shifted).sum(axis=0, keepdims=True))
         value = -log_p[y, np.arange(n)].sum()
         grad = np.exp(log_p)
         grad[y, np.arange(n)] -= 1.0
     elif loss == "mse":
-        diff = fL - np.asarray(Y, dtype=float).reshape(n, -1).T
+        diff = fL - _values(Y, n, k)
         value = 0.5 * (diff ** 2).sum()
         grad = diff
     else:

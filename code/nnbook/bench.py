@@ -16,7 +16,6 @@ Run with ``python -m nnbook bench [--json PATH] [--book]`` (or
 
 from __future__ import annotations
 
-import argparse
 import gzip
 import json
 import os
@@ -203,18 +202,47 @@ def machine() -> dict:
     return info
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="nnbook bench", description=__doc__.splitlines()[0])
+def parser():
+    """The options of ``python -m nnbook bench`` (usage errors are one line)."""
+    from .errors import OneLineParser
+
+    p = OneLineParser(prog="nnbook bench", description=__doc__.splitlines()[0])
     p.add_argument("--steps", type=int, default=60, help="batches per timed round")
     p.add_argument("--rounds", type=int, default=3, help="alternating rounds per comparison")
     p.add_argument("--accuracy-steps", type=int, default=300,
                    help="steps for the same-seed accuracy comparison (0: skip)")
     p.add_argument("--book", action="store_true", help="also time the whole book build")
     p.add_argument("--json", metavar="PATH", help="write the results as JSON")
-    args = p.parse_args(argv)
+    return p
+
+
+def _json_target(text: str) -> Path:
+    """The ``--json`` path, checked before any benchmark runs (not after a minute of it)."""
+    from .errors import ConfigError
+
+    path = Path(text).expanduser()
+    if path.is_dir():
+        raise ConfigError(f"--json {text}: is a folder; give a file name")
+    if not path.parent.is_dir():
+        raise ConfigError(f"--json {text}: folder {path.parent} does not exist")
+    try:
+        tempfile.TemporaryFile(dir=path.parent).close()
+    except OSError as exc:
+        raise ConfigError(f"--json {text}: cannot write in {path.parent} "
+                          f"({exc.strerror or exc})") from None
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m nnbook bench``; errors and Ctrl-C end in one line (``nnbook.__main__``)."""
+    from .configspec import finite_json
+    from .errors import ConfigError
+
+    args = parser().parse_args(argv)
     if args.steps < 1 or args.rounds < 1 or args.accuracy_steps < 0:
-        print("nnbook: error: --steps and --rounds must be positive", file=sys.stderr)
-        return 2
+        raise ConfigError("--steps and --rounds must be positive, --accuracy-steps "
+                          "non-negative")
+    target = _json_target(args.json) if args.json else None
     device = pick_device()
     ds = datamod.fashion_mnist()
     root = torchvision_root(ds)
@@ -233,9 +261,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.book:
         print("timing the book build (cold, warm) and nbval ...", file=sys.stderr)
         results["book"] = time_book(Path(__file__).resolve().parents[2])
-    print(format_table(results))
-    if args.json:
-        Path(args.json).write_text(json.dumps(results, indent=1))
+    print(format_table(results), flush=True)
+    if target is not None:
+        text = json.dumps(finite_json(results), indent=1, allow_nan=False)
+        try:
+            target.write_text(text + "\n")
+        except OSError as exc:
+            raise ConfigError(f"--json {args.json}: could not write the results "
+                              f"({exc.strerror or exc}); they are printed above") from None
     return 0
 
 

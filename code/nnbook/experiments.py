@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextvars
 import os
 import platform
+import shlex
 import sys
 import time
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from datetime import datetime, timezone
 
 import torch
 
+from . import configspec
 from . import data as datamod
 from .cache import Cache, make_key, package_fingerprint
 from .errors import ConfigError
@@ -101,7 +103,12 @@ class Result(dict):
 
 def resolve(name: str, profile: str | None = None, seed: int | None = None,
             **overrides) -> tuple[Experiment, str, dict]:
-    """The experiment, profile and validated config that :func:`run` would use."""
+    """The experiment, profile and validated config that :func:`run` would use.
+
+    Every override and then every key of the resolved config is checked against its
+    kind in :mod:`nnbook.configspec` (``null`` only where a key allows it, no empty
+    lists, nothing out of range); a bad value is a one-line :class:`ConfigError`.
+    """
     exp = get(name)
     profile = current_profile(profile)
     config = exp.config(profile)
@@ -109,16 +116,10 @@ def resolve(name: str, profile: str | None = None, seed: int | None = None,
         if key not in config:
             raise ConfigError(f"unknown setting {key!r} for experiment {name!r}: known settings "
                               f"are {', '.join(sorted(config))}")
-        default = config[key]
-        ok = (value is None or default is None or isinstance(value, type(default))
-              or (isinstance(default, float) and isinstance(value, int)))
-        if not ok or (isinstance(value, bool) and not isinstance(default, bool)):
-            raise ConfigError(f"{name}: setting {key} must be like {default!r}, got {value!r}")
-        config[key] = value
+        config[key] = configspec.validate(name, key, value, config[key])
     if seed is not None:
-        config["seed"] = seed
-    if not isinstance(config.get("seed"), int) or config["seed"] < 0:
-        raise ConfigError(f"seed must be a non-negative integer, got {config.get('seed')!r}")
+        config["seed"] = configspec.validate(name, "seed", seed, config.get("seed"))
+    config = configspec.validate_config(name, config, exp.config(profile))
     TrainConfig.from_dict(config)  # validates epochs, batch size, lr, ...
     return exp, profile, config
 
@@ -194,10 +195,16 @@ def peak_rss_mb() -> float | None:
 
 
 def command(name: str, profile: str, seed: int, overrides: dict) -> str:
-    """The one command line that regenerates a result."""
-    parts = ["python -m nnbook run", name, "--profile", profile, "--seed", str(seed)]
-    parts += [f"--set {k}={v}" for k, v in sorted(overrides.items())]
-    return " ".join(parts)
+    """The one command line that regenerates a result, ready to paste into a shell.
+
+    Values are written as the command line's ``--set`` reads them (JSON: ``true``,
+    ``null``, ``[100, 50]``; :func:`nnbook.configspec.format_value`) and every word is
+    shell-quoted: ``--set 'sizes=[100, 50]'``.
+    """
+    words = ["python", "-m", "nnbook", "run", name, "--profile", profile, "--seed", str(seed)]
+    for key, value in sorted(overrides.items()):
+        words += ["--set", f"{key}={configspec.format_value(value)}"]
+    return " ".join(shlex.quote(w) for w in words)
 
 
 def run_seeds(name: str, profile: str | None = None, seeds=None, cache_only: bool = False,

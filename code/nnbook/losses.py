@@ -48,8 +48,13 @@ def one_hot(y, k: int | None = None, dtype=np.float64) -> np.ndarray:
 def _targets(y, f: np.ndarray) -> np.ndarray:
     """One-hot rows for ``y`` (labels or one-hot already), shaped like ``f``."""
     y = np.asarray(y)
-    if y.shape == f.shape:
-        return y.astype(f.dtype)
+    if y.shape == f.shape:  # one-hot rows (or any probability vectors), not labels
+        t = y.astype(f.dtype)
+        if not (np.all(np.isfinite(t)) and np.all(t >= 0)
+                and np.allclose(t.sum(-1), 1.0, atol=1e-6)):
+            raise ConfigError(f"targets of shape {y.shape} must be one-hot rows (each "
+                              "non-negative, summing to 1); pass integer labels otherwise")
+        return t
     if f.ndim == 1 and y.ndim == 0:
         return one_hot(y[None], f.shape[-1], f.dtype)[0]
     if y.ndim == 1 and f.ndim == 2 and len(y) == len(f):

@@ -89,19 +89,26 @@ def table_rows(rows: list[dict]) -> list[list]:
              ", ".join(map(str, r["seeds"])), r["epochs"] or "–"] for r in rows]
 
 
-def main(argv: list[str] | None = None) -> int:
-    import argparse
+def parser():
+    """The options of ``python -m nnbook reproduce`` (usage errors are one line)."""
+    from .errors import OneLineParser
 
-    p = argparse.ArgumentParser(prog="nnbook reproduce",
-                                description="train what the reproduction report needs "
-                                            "(every seed) and print its table")
+    p = OneLineParser(prog="nnbook reproduce",
+                      description="train what the reproduction report needs (every seed) "
+                                  "and print its table")
     p.add_argument("--profile", default=None, help="quick or full (default: $NNBOOK_PROFILE)")
-    args = p.parse_args(argv)
-    rows = collect(args.profile, progress=True)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m nnbook reproduce``; errors and Ctrl-C end in one line (``nnbook.__main__``)."""
+    args = parser().parse_args(argv)
+    profile = current_profile(args.profile)  # a bad profile fails before anything trains
+    rows = collect(profile, progress=True)
     from . import present
 
-    for name in ("shift-study", "shift-cure"):  # the other chapters' runs, so the build trains
-        print(f"nnbook reproduce: {name} ...", file=sys.stderr, flush=True)  # nothing itself
-        present.view(name, args.profile)
+    for name in ("shift-study", "shift-cure"):  # the other chapters' runs, so that the book
+        print(f"nnbook reproduce: {name} ...", file=sys.stderr, flush=True)  # build trains
+        present.view(name, profile)  # nothing itself
     print(markdown_table(HEADER, table_rows(rows)))
     return 0

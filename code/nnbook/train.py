@@ -24,6 +24,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
+from . import configspec
 from .errors import ConfigError
 
 OPTIMIZERS = ("adadelta", "sgd", "adam")
@@ -55,12 +56,8 @@ def use_all_cores() -> int:
     Returns the number of threads. On a loaded machine small models can run
     faster on one thread: set ``NNBOOK_THREADS=1``.
     """
-    env = os.environ.get("NNBOOK_THREADS")
-    if env:
-        if not env.isdigit() or int(env) < 1:
-            raise ConfigError(f"NNBOOK_THREADS must be a positive integer, got {env!r}")
-        n = int(env)
-    else:
+    n = configspec.threads()  # parsed and checked; warns when above the cores
+    if n is None:
         try:
             n = len(os.sched_getaffinity(0))
         except AttributeError:  # not on Linux
@@ -78,7 +75,7 @@ def set_threads(model: torch.nn.Module) -> int:
     the rings network) and, on a busy one, costs ten times more in waiting
     threads (2.4 s vs 34 s). ``NNBOOK_THREADS`` overrides both.
     """
-    if os.environ.get("NNBOOK_THREADS"):
+    if configspec.threads() is not None:
         return use_all_cores()
     if any(isinstance(m, torch.nn.Conv2d) for m in model.modules()):
         return use_all_cores()
@@ -87,11 +84,9 @@ def set_threads(model: torch.nn.Module) -> int:
 
 
 def show_progress() -> bool:
-    """Progress bars on a terminal; ``NNBOOK_PROGRESS=0/1`` forces them off/on."""
-    env = os.environ.get("NNBOOK_PROGRESS")
-    if env is not None:
-        return env not in ("", "0", "false", "no")
-    return sys.stderr.isatty()
+    """Progress bars on a terminal; ``NNBOOK_PROGRESS=0/1`` (or off/on) forces them off/on."""
+    forced = configspec.env("NNBOOK_PROGRESS")
+    return sys.stderr.isatty() if forced is None else forced
 
 
 @dataclass(frozen=True)

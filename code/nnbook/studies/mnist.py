@@ -44,6 +44,10 @@ def _mnist_overfit(config, ds):
     todo = [(n, True) for n in sizes if n <= ds.n_train]
     if skipped and config["largest_available"] and ds.n_train not in sizes:
         todo.append((ds.n_train, False))  # stands in for the sizes the data cannot give
+    if not todo:
+        raise ConfigError(f"mnist-overfit: every size in {sizes} exceeds the {ds.n_train:,} "
+                          "training images available; nothing to train (set "
+                          "largest_available=true or smaller sizes)")
     runs = []
     for n, lecture_size in sorted(todo, reverse=True):
         train = train_subset(ds, n, config["seed"])
