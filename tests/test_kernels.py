@@ -1,5 +1,6 @@
 """Image convolution, pooling and the convolutional figures (nnbook.kernels,
-nnbook.plots.convolution), checked against PyTorch.
+nnbook.plots.convolution), checked against PyTorch: the lecture's formula against
+``conv2d``, the NumPy layers against ``nn.Conv2d`` and ``F.max_pool2d``.
 
 Tolerances: everything is computed in float64 on both sides, so the formula
 and ``conv2d`` / ``max_pool2d`` / ``avg_pool2d`` must agree to 1e-10 (they only
@@ -13,9 +14,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from nnbook import anatomy
 from nnbook import kernels as K
 from nnbook.errors import ConfigError
-from nnbook.models import CNN, count_parameters
+from nnbook.models import CNN
 from nnbook.plots import convolution as cp
 
 TOL = 1e-10
@@ -92,6 +94,42 @@ def test_formula_is_cross_correlation_not_flipped_convolution():
     assert np.abs(K.convolve(image, W[::-1, ::-1]) - ref).max() > 1.0
 
 
+@pytest.mark.parametrize("c_in,c_out,side", [(1, 4, 3), (3, 2, 3), (2, 5, 5), (4, 1, 1)])
+def test_conv_layer_equals_nn_conv2d(c_in, c_out, side):
+    """The NumPy layer (the formula, summed over input channels, plus a bias) is
+    nn.Conv2d with the same weights: in float64 to TOL."""
+    torch.manual_seed(c_in * 10 + c_out)
+    conv = torch.nn.Conv2d(c_in, c_out, side).double()
+    X = torch.randn(3, c_in, 11, 9, dtype=torch.float64)
+    ours = K.conv_layer(X.numpy(), conv.weight.detach().numpy(), conv.bias.detach().numpy())
+    with torch.no_grad():
+        ref = conv(X).numpy()
+    assert ours.shape == ref.shape == (3, c_out, 11 - side + 1, 9 - side + 1)
+    assert np.abs(ours - ref).max() < TOL
+
+
+def test_conv_layer_on_the_lecture_cnn_in_float32():
+    """Both convolution layers of the lecture's CNN, float32 PyTorch against float64 NumPy."""
+    torch.manual_seed(0)
+    model, X = CNN(), torch.randn(2, 1, 28, 28)
+    w = {n: p.detach().numpy() for n, p in model.named_parameters()}
+    a1 = K.conv_layer(X.numpy(), w["conv1.weight"], w["conv1.bias"])
+    a2 = K.conv_layer(np.maximum(a1, 0), w["conv2.weight"], w["conv2.bias"])
+    with torch.no_grad():
+        ref = model.conv2(F.relu(model.conv1(X))).numpy()
+    assert a2.shape == (2, 64, 24, 24)
+    assert np.abs(a2 - ref).max() < 1e-4
+
+
+def test_max_pool_layer_equals_torch():
+    x = torch.randn(3, 5, 13, 12, dtype=torch.float64)
+    for size in (2, 3):
+        ref = F.max_pool2d(x, size).numpy()
+        ours = K.max_pool_layer(x.numpy(), size)
+        assert ours.shape == ref.shape
+        np.testing.assert_array_equal(ours, ref)
+
+
 def test_one_output_pixel_by_hand():
     """(W∗I)(i, j) written out for one pixel, indices as in the lecture (from 1)."""
     rng = np.random.default_rng(2)
@@ -154,6 +192,10 @@ def test_shift_moves_and_fills():
     lambda: K.photograph(scale=0),
     lambda: K.impulse_response("sharpen", 2),
     lambda: K.pooled_shift_change([]),
+    lambda: K.conv_layer(np.zeros((2, 3, 5, 5)), np.zeros((4, 2, 3, 3)), np.zeros(4)),  # C_in
+    lambda: K.conv_layer(np.zeros((2, 1, 5, 5)), np.zeros((4, 1, 3, 3)), np.zeros(3)),  # bias
+    lambda: K.conv_layer(np.zeros((1, 5, 5)), np.zeros((4, 1, 3, 3)), np.zeros(4)),     # 3-D
+    lambda: K.max_pool_layer(np.full((1, 1, 4, 4), np.inf)),
 ])
 def test_bad_arguments_are_config_errors(call):
     with pytest.raises(ConfigError):
@@ -188,7 +230,8 @@ def test_more_pooling_changes_less_under_shift():
     from nnbook import data
 
     ds = data.mnist(download=False)
-    digits = cp.pixels(ds, ds.X_test[:50])
+    mean, std = ds.provenance["normalisation"]
+    digits = ds.X_test[::len(ds.X_test) // 50].squeeze(1).double().numpy() * std + mean
     assert digits.min() >= -1e-6 and digits.max() <= 1 + 1e-6
     for kind in ("max", "avg"):
         change = {s: K.pooled_shift_change(digits, kind, s, shifts=(0, 1))
@@ -207,38 +250,34 @@ def test_photograph_is_real_and_grey():
 
 # ----------------------------------------------------------------------------- architecture
 
-def test_network_stages_match_the_lecture_cnn():
-    stages = cp.network_stages(cp.LECTURE_CNN)
-    shapes = [s["shape"] for s in stages]
-    assert shapes == [(1, 28, 28), (32, 26, 26), (64, 24, 24), (64, 12, 12), (9216,), (128,),
-                      (10,)]
-    assert sum(s["params"] for s in stages) == count_parameters(CNN())
-    extra = cp.network_stages(cp.LECTURE_CNN_EXTRA_POOL)
-    assert extra[5]["shape"] == (CNN(extra_pool=True).fc1.in_features,)
-    assert sum(s["params"] for s in extra) == count_parameters(CNN(extra_pool=True))
-    typical = [s["shape"] for s in cp.network_stages(cp.TYPICAL_CNN)]
-    assert typical[1:5] == [(32, 26, 26), (32, 13, 13), (64, 11, 11), (64, 5, 5)]
-    assert typical[-1] == (10,)
-
-
-def test_bad_layer_specs():
-    with pytest.raises(ConfigError):
-        cp.build_layers([("conv", 8, 3), ("softmax",)])
-    with pytest.raises(ConfigError, match="flatten"):
-        cp.build_layers([("conv", 8, 3), ("dense", 10)])
+def test_diagram_draws_the_stages_of_the_real_network():
+    stages = anatomy.merged(anatomy.stages(CNN()))
+    fig = cp.cnn_diagram(stages, title="lecture")
+    try:
+        texts = {t.get_text() for ax in fig.axes for t in ax.texts}
+        assert {"32×26×26", "64×24×24", "64×12×12", "9,216", "10"} <= texts
+        assert "1,179,776\nweights" in texts
+        assert "1,199,882 weights in all" in fig.axes[0].get_title()
+    finally:
+        plt.close(fig)
 
 
 # ----------------------------------------------------------------------------- figures
 
 @pytest.mark.parametrize("make", [
-    lambda: cp.kernel_gallery(K.photograph(scale=8)),
-    lambda: cp.locality_figure("sharpen"),
-    lambda: cp.translation_figure(K.photograph(scale=8), "laplacian", 5, 7),
-    lambda: cp.cnn_diagram(),
-    lambda: cp.cnn_diagram(cp.LECTURE_CNN, title="lecture"),
-    lambda: cp.pooling_example(),
-    lambda: cp.pooling_on_image(K.photograph(scale=8), sizes=(2, 4)),
-    lambda: cp.pooling_invariance([np.eye(12), np.ones((12, 12))], sizes=(1, 2), shifts=(1, 2)),
+    lambda: cp.kernel_gallery(K.photograph(scale=8),
+                              [(n, K.kernel(n), K.convolve(K.photograph(scale=8), n))
+                               for n in ("sobel-vertical", "sharpen")]),
+    lambda: cp.locality_figure("sharpen", K.kernel("sharpen"), np.eye(5),
+                               K.impulse_response("sharpen", 5)),
+    lambda: cp.translation_figure({k: np.eye(20) for k in ("image", "moved", "out",
+                                                           "out_moved", "diff")},
+                                  "laplacian", 5, 7, 0.0),
+    lambda: cp.cnn_diagram(anatomy.merged(anatomy.stages(CNN(extra_pool=True))), note="n"),
+    lambda: cp.pooling_example(np.arange(16.0).reshape(4, 4), np.ones((2, 2)), np.ones((2, 2))),
+    lambda: cp.pooling_on_image(np.eye(16), {"max": [(2, np.eye(8)), (4, np.eye(4))]}),
+    lambda: cp.pooling_invariance({"max": [(1, [[0.5, 0.9], [0.6, 1.0]]), (2, [[0.4, 0.7]])],
+                                   "avg": [(1, [[0.5, 0.9]])]}, (1, 2), ["provenance"]),
 ])
 def test_figures_draw(make):
     fig = make()

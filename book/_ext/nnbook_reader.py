@@ -122,11 +122,31 @@ def on_config_inited(app, config) -> None:
     if config.mathjax_path != expected:
         raise ExtensionError(f"mathjax_path is {config.mathjax_path!r}; set it to {expected!r} "
                              "in _config.yml (sphinx.config) to use the book's own MathJax")
-    # 3. one notebook cache per profile (the name also retires caches that older builds
-    #    filled with MPLBACKEND=Agg, i.e. without figures)
+    # 3. one notebook cache per profile and per version of the package's source: the
+    #    notebook cache keys on a chapter's cells only, so without the source in its name an
+    #    edit to a view or a figure would leave the chapters showing the old numbers (the
+    #    results themselves come from nnbook's own cache, so re-executing is cheap)
     if not config.nb_execution_cache_path:
-        config.nb_execution_cache_path = str(build_dir / f".jupyter_cache-{profile()}")
+        config.nb_execution_cache_path = str(
+            build_dir / f".jupyter_cache-{profile()}-{package_source_hash()}")
     config.html_static_path = [*config.html_static_path, str(STATIC)]
+
+
+def package_source_hash() -> str:
+    """12 hex digits of the SHA-256 of every source file of the nnbook package, the
+    tests' bands and the run-time settings that change what a chapter shows."""
+    import hashlib
+
+    root = Path(__file__).resolve().parents[2]
+    h = hashlib.sha256()
+    for f in sorted((root / "code" / "nnbook").rglob("*.py")) + [root / "tests" /
+                                                                 "glue_bands.json"]:
+        if f.is_file():
+            h.update(f.relative_to(root).as_posix().encode())
+            h.update(f.read_bytes())
+    for var in ("NNBOOK_PRECISION", "NNBOOK_THREADS", "NNBOOK_DATA", "NNBOOK_DEVICE"):
+        h.update(f"{var}={os.environ.get(var, '')}".encode())
+    return h.hexdigest()[:12]
 
 
 def thebe_enabled(app) -> bool:

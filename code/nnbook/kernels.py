@@ -21,6 +21,13 @@ stride ``stride`` (default ``size``) and drop an incomplete last window, as
 ``max_pool2d`` / ``avg_pool2d`` do. :func:`photograph` loads a real test photo
 that matplotlib ships (no download).
 
+:func:`conv_layer` and :func:`max_pool_layer` are the same operations as the
+layers of a CNN: batches of images with several channels, ``(batch, channels,
+height, width)`` as PyTorch stores them. ``conv_layer`` is what
+``nn.Conv2d(C_in, C_out, 2N+1)`` computes (valid border, stride 1), written as
+the lecture's formula summed over the input channels; ``max_pool_layer`` is
+``F.max_pool2d(X, size)``.
+
 Explained in the chapters "Image convolution" and "CNN architecture and pooling".
 """
 
@@ -100,6 +107,40 @@ def convolve(image, weights, border: str = "valid") -> np.ndarray:
         for q in range(-N, N + 1):
             out += W[N + p, N + q] * I[N + p:N + p + H, N + q:N + q + Wd]
     return out
+
+
+def _batch(X, what: str = "X") -> np.ndarray:
+    arr = np.asarray(X, dtype=np.float64)
+    if arr.ndim != 4 or min(arr.shape) == 0:
+        raise ConfigError(f"{what} must be a non-empty 4-D array (batch, channels, height, "
+                          f"width), got shape {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        raise ConfigError(f"{what} contains NaN or infinite values")
+    return arr
+
+
+def conv_layer(X, W, b) -> np.ndarray:
+    """A convolution layer: ``C_in`` input channels to ``C_out`` output channels.
+
+    ``X``: a batch of images, ``(batch, C_in, H, W)``; ``W``: the kernels,
+    ``(C_out, C_in, 2N+1, 2N+1)``, one per pair of output and input channel; ``b``:
+    one bias per output channel. Output channel ``c`` of an image ``x`` is
+    ``b[c] + sum over d of convolve(x[d], W[c, d])`` with the valid border, so the
+    result has shape ``(batch, C_out, H-2N, W-2N)``: what ``nn.Conv2d`` computes.
+    """
+    X, W, b = _batch(X), _batch(W, "W"), np.asarray(b, dtype=np.float64)
+    if W.shape[1] != X.shape[1] or b.shape != (W.shape[0],):
+        raise ConfigError(f"shapes do not fit: X {X.shape} (batch, C_in, H, W), W {W.shape} "
+                          f"(C_out, C_in, k, k), b {b.shape} (C_out,)")
+    return np.array([[b[c] + sum(convolve(x[d], W[c, d]) for d in range(len(x)))
+                      for c in range(len(W))]
+                     for x in X])
+
+
+def max_pool_layer(X, size: int = 2) -> np.ndarray:
+    """Max pooling of every channel of every image in a batch ``(batch, C, H, W)``,
+    ``size x size`` windows that do not overlap: ``F.max_pool2d(X, size)``."""
+    return np.array([[max_pool(channel, size) for channel in x] for x in _batch(X)])
 
 
 def compare_with_conv2d(cases=((28, 28, 3), (64, 48, 3), (31, 17, 5), (100, 100, 7)),

@@ -112,6 +112,8 @@ class View:
     # -- building a view
     def num(self, key: str, value, kind: str, bound: float | None = None):
         """Add a number; percentages are given as fractions and stored as percent."""
+        if hasattr(value, "item") and not isinstance(value, str):  # numpy / torch scalars
+            value = value.item()
         if kind in ("percent", "points") and value is not None:
             value = 100 * value
         self.numbers[key] = Number(value, kind, bound)
@@ -214,3 +216,10 @@ def check(v: View, *names: str):
     return HTML(f"<details class='nnbook-findings'><summary>Checked in this build: "
                 f"{len(names)} statement{'s' if len(names) != 1 else ''} of this section "
                 f"({verdict})</summary><ul>{''.join(items)}</ul></details>")
+
+
+def reproduction_view(rows: list[dict]) -> View:
+    """The view of the chapter "Reproducing the lecture" (see :mod:`.reproduction`)."""
+    from .reproduction import reproduction_view as build
+
+    return build(rows)

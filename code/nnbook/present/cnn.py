@@ -238,12 +238,13 @@ def mnist_cnn(profile=None, seed_offset: int = 0) -> View:
 
 
 def _shift_table(nets, shifts=(0, 1, 2, 3, 4)) -> Table:
-    rows = [[label] + [cell(at_shift(rs, s)) for s in shifts] + prov_cells(rs)
+    rows = [[label] + [cell(at_shift(rs, s), unit=False) for s in shifts] + prov_cells(rs)
             for label, rs in nets]
-    return Table(["network"] + [f"shift {s}" for s in shifts] +
+    return Table(["network"] + [f"{s} px (%)" for s in shifts] +
                  ["profile", "data", "samples", "seeds"], rows,
-                 "test accuracy, mean over the four shift directions; mean ± standard "
-                 "deviation over the seeds", [r for _, rs in nets for r in rs[:1]])
+                 "test accuracy (%) at each shift in pixels, mean over the four shift "
+                 "directions; mean ± standard deviation over the seeds",
+                 [r for _, rs in nets for r in rs[:1]])
 
 
 register("mnist-cnn", "cnn:mnist_cnn")
@@ -329,6 +330,16 @@ def fashion_cnn(profile=None, seed_offset: int = 0) -> View:
                     f"{100 * feet_out:.1f} % of the footwear images were predicted as another "
                     "kind of item", "the confusion matrix of all seeds pooled"))
 
+    upper_idx = [ds.classes.index(c) for c in UPPER_BODY]
+    wrong = C.sum() - np.trace(C)
+    upper_wrong = (C[upper_idx].sum() - np.trace(C[np.ix_(upper_idx, upper_idx)]))
+    v.num("errors", wrong / len(base), "positive")
+    v.num("upper_errors", upper_wrong / wrong, "percent")
+    v.add(F.Finding("upper-errors", "more than half of the misclassified test images are "
+                    "upper-body garments", upper_wrong / wrong > 0.5,
+                    f"{100 * upper_wrong / wrong:.0f} % of {wrong:.0f} errors (all seeds)",
+                    "the confusion matrix of all seeds pooled"))
+
     # the lecture's remark on a larger network
     v.num("wide_acc", mean(test_acc(wide)), "percent")
     v.num("wide_params", wide[0]["metrics"]["parameters"], "count")
@@ -337,6 +348,8 @@ def fashion_cnn(profile=None, seed_offset: int = 0) -> View:
 
     v.num("wide_cost", flops_per_image(WideCNN()) / flops_per_image(CNN()), "positive")
     v.num("wide_s", mean(r["train_seconds"] for r in wide), "machine")
+    v.add(F.at_most("far-from-99", "the larger network stays far below 99 %: at most 97 %",
+                    F.Sample("wider and deeper CNN", tuple(test_acc(wide))), 0.97))
     why = not_comparable(wide[0])
     v.claim("larger-network", F.lecture_value(
         "larger-network", lecture.claim("larger-network"),
@@ -396,17 +409,33 @@ def shift_cure(profile=None, seed_offset: int = 0) -> View:
         for s in range(5):
             v.num(f"{key}_{s}", mean(at_shift(rs, s)), "percent")
         v.num(f"{key}_params", rs[0]["metrics"]["parameters"], "count")
-    for key, rs, words in (("aug", aug, "training on shifted images"),
-                           ("gap", gap, "global average pooling")):
-        for s in (2, 3):
-            v.add(F.exceeds(f"{key}-{s}", f"with {words} the CNN classifies more test digits "
-                            f"shifted by {s} pixels correctly than the lecture's CNN",
-                            F.Sample(f"{key} at {s} px", tuple(at_shift(rs, s))),
-                            F.Sample(f"lecture's CNN at {s} px", tuple(at_shift(base, s)))))
+    for s in (2, 3):
+        v.add(F.exceeds(f"aug-{s}", "with training on shifted images the CNN classifies more "
+                        f"test digits shifted by {s} pixels correctly than the lecture's CNN",
+                        F.Sample(f"augmented at {s} px", tuple(at_shift(aug, s))),
+                        F.Sample(f"lecture's CNN at {s} px", tuple(at_shift(base, s)))))
     v.add(F.exceeds("aug-beats-pool-3", "training on shifted images helps more at three "
                     "pixels than a second pooling stage",
                     F.Sample("augmented at 3 px", tuple(at_shift(aug, 3))),
                     F.Sample("extra pooling at 3 px", tuple(at_shift(pooled, 3)))))
+    v.add(F.exceeds("aug-beats-gap-3", "training on shifted images gives a higher accuracy at "
+                    "three pixels than global average pooling",
+                    F.Sample("augmented at 3 px", tuple(at_shift(aug, 3))),
+                    F.Sample("global average pooling at 3 px", tuple(at_shift(gap, 3)))))
+    v.add(F.exceeds("gap-flat", "with global average pooling the accuracy depends less on the "
+                    "shift: from no shift to three pixels it loses fewer points than the "
+                    "lecture's CNN",
+                    F.Sample("lecture's CNN loses", tuple(drop(base, 3)), unit="points"),
+                    F.Sample("global average pooling loses", tuple(drop(gap, 3)),
+                             unit="points")))
+    v.add(F.exceeds("gap-costs", "but on unshifted digits the network with global average "
+                    "pooling is less accurate than the lecture's CNN after the same training",
+                    F.Sample("lecture's CNN", tuple(test_acc(base))),
+                    F.Sample("global average pooling", tuple(test_acc(gap)))))
+    for key, rs in (("base", base), ("pool", pooled), ("gap", gap), ("aug", aug)):
+        v.num(f"{key}_drop3", mean(drop(rs, 3)), "points")
+    v.num("size_ratio", base[0]["metrics"]["parameters"] / gap[0]["metrics"]["parameters"],
+          "positive")
     v.tables["shift"] = lambda: _shift_table([(label, rs) for label, rs, _ in variants])
     v.chart = lambda: cplots.shift_curves(
         [(label, list(range(5)), shift_matrix(rs)) for label, rs, _ in variants], (),
@@ -450,6 +479,18 @@ def shift_study(profile=None, seed_offset: int = 0) -> View:
         dist = {name: _rms(np.mean(per_seed, axis=0), [lect[s] for s in px])
                 for name, per_seed in readings.items()}
         rows[label] = (readings, dist, px, lect, studies)
+        gap = max(abs(a - b) for d in sh.DIRECTIONS
+                  for za, wa in zip(readings[d], readings[sh.reading_name(d, "wrap")], strict=True)
+                  for a, b in zip(za, wa, strict=True))
+        v.num(f"{source}.fill_gap", gap, "points")
+        if source == "mnist-cnn":
+            v.add(F.at_most("mnist-fill-same", "on MNIST, zero fill and wrap-around give the "
+                            "same accuracy (within 0.5 points) under every reading and shift",
+                            F.Sample("largest difference", (gap,), unit="points"), 0.005))
+        else:
+            v.add(F.at_least("fashion-fill-differs", "on Fashion-MNIST, zero fill and "
+                             "wrap-around differ by more than a point for some reading",
+                             F.Sample("largest difference", (gap,), unit="points"), 0.01))
         best = min(dist, key=dist.get)
         nearest[label] = best
         v.num(f"{source}.nearest", best, "text")
@@ -470,17 +511,17 @@ def shift_study(profile=None, seed_offset: int = 0) -> View:
     def table():
         header = ["reading"]
         for label in rows:
-            header += [f"{label} {s} px" for s in rows[label][2]] + [f"{label}: RMS gap"]
+            header += [f"{label} {s} px (%)" for s in rows[label][2]] + [f"{label}: RMS gap"]
         lect_row = ["**lecture**"]
         for label in rows:
-            lect_row += [fmt_pct(rows[label][3][s], 2) for s in rows[label][2]] + ["–"]
+            lect_row += [f"{100 * rows[label][3][s]:.2f}" for s in rows[label][2]] + ["–"]
         body = [lect_row]
         for name in names:
             line = [name]
             for label in rows:
                 readings, dist, px, _, _ = rows[label]
                 per_seed = np.asarray(readings[name])
-                line += [cell(per_seed[:, k]) for k in range(len(px))]
+                line += [cell(per_seed[:, k], unit=False) for k in range(len(px))]
                 mark = " ◀ nearest" if name == nearest[label] else ""
                 line.append(f"{100 * dist[name]:.1f} points{mark}")
             body.append(line)

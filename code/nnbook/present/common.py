@@ -56,9 +56,11 @@ def mean(values) -> float:
     return sum(values) / len(values)
 
 
-def cell(values, digits: int = 1) -> str:
-    """``"95.5 ± 0.4 %"`` over seeds (``"95.5 %"`` for one)."""
-    return Sample("", tuple(values)).text(digits).replace(f" (n = {len(values)})", "")
+def cell(values, digits: int = 1, unit: bool = True) -> str:
+    """``"95.5 ± 0.4 %"`` over seeds (``"95.5 %"`` for one); without the unit for the
+    narrow columns of tables whose header says "(%)"."""
+    text = Sample("", tuple(values)).text(digits).replace(f" (n = {len(values)})", "")
+    return text if unit else text.removesuffix(" %")
 
 
 def not_comparable(result: dict) -> str | None:
