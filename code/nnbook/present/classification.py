@@ -142,10 +142,10 @@ def _compare(name: str, task: str, a: Sample, b: Sample) -> tuple[Finding, str]:
                    f"than the one trained with the {b.label}, on every seed", a, b)
     ba = F.exceeds(name, f"{where} the network trained with the {b.label} is more accurate "
                    f"than the one trained with the {a.label}, on every seed", b, a)
-    for f, (hi, lo) in ((ab, (a, b)), (ba, (b, a))):
+    for f, hi in ((ab, a), (ba, b)):
         if f.holds:
-            return f, (f"the network trained with the {hi.label} is more accurate than the "
-                       f"one trained with the {lo.label} on every seed")
+            return f, (f"the network trained with the {hi.label} is the more accurate one "
+                       "on every seed")
     enough = a.n >= F.MIN_SEEDS and b.n >= F.MIN_SEEDS
     neither = F.Finding(name, f"{where} neither loss gives the more accurate network on "
                         "every seed: the seeds' accuracies overlap", enough, ab.evidence,
@@ -429,6 +429,7 @@ def _falls(result) -> bool:
 
 
 BLANK_BOUND = 1e-6
+BLANK_EDGE = 4
 
 
 def mnist_mlp(profile=None, seed_offset: int = 0) -> View:
@@ -501,8 +502,10 @@ def mnist_mlp(profile=None, seed_offset: int = 0) -> View:
     v.num("n_blank", int(blank.sum()), "count")
     dead = {h: [int((active_fraction(r.model, X_train) == 0).sum()) for r in rs]
             for h, rs in nets.items()}
-    for h in nets:
-        v.num(f"dead{h}", _words(dead[h]), "text")
+    for h, rs in nets.items():
+        v.num(f"dead{h}", _words(f"{n} (seed {r['seed']})" for n, r in zip(dead[h], rs,
+                                                                           strict=True)),
+              "text")
 
     def dead_at_start(r):
         set_seed(r["seed"])
@@ -513,7 +516,13 @@ def mnist_mlp(profile=None, seed_offset: int = 0) -> View:
                   "active on some training image, on every seed", not any(start_dead),
                   f"dead nodes at initialisation: {start_dead}; after training: "
                   f"{dead[10]} (10 hidden), {dead[32]} (32 hidden)", RULE_EVERY_SEED))
-    v.num("dead_seeds", _words(r["seed"] for r in r10), "text")
+    rows, cols = np.nonzero(blank.reshape(28, 28))
+    from_edge = int(np.minimum.reduce([rows, cols, 27 - rows, 27 - cols]).max()) \
+        if len(rows) else 0
+    v.add(Finding("blank-at-border", f"every pixel that is blank in all training images lies "
+                  f"within {BLANK_EDGE} pixels of the edge of the frame", 0 < len(rows)
+                  and from_edge < BLANK_EDGE, f"{len(rows)} such pixels, the farthest "
+                  f"{from_edge} pixels in from the edge", "every blank pixel"))
     spread = max(blank_move_spread(r, blank) for rs in nets.values() for r in rs)
     v.num("blank_spread", spread, "roundoff", bound=BLANK_BOUND)
     v.add(Finding("blank-move-together", "training moves the weights of all always-blank "
@@ -669,7 +678,8 @@ def mnist_overfit(profile=None, seed_offset: int = 0) -> View:
     v.figure = figure
 
     def table():
-        rows = [[title(n).replace("\n", " "), cell([x["train_acc"] for x in by_size[n]]),
+        rows = [[f"{n:,}" + (" (all available; not a lecture size)" if n in stand_in else ""),
+                 cell([x["train_acc"] for x in by_size[n]]),
                  cell([x["test_acc"] for x in by_size[n]]),
                  cell(gaps(n)).replace(" %", " points"), profile, prov_cells(res)[1],
                  f"{n:,} train / {first['n_test']:,} test",
