@@ -131,7 +131,7 @@ def exceeds(name: str, statement: str, a: Sample, b: Sample, margin: float = 0.0
 
 def at_least(name: str, statement: str, a: Sample, threshold: float) -> Finding:
     """``statement`` = "a is at least ``threshold``" for every seed."""
-    shown = f"{100 * threshold:g} %" if a.percent else f"{threshold:g}"
+    shown = f"{100 * threshold:g} {a.unit or '%'}" if a.percent else f"{threshold:g}"
     return Finding(name, statement, a.n > 0 and a.min >= threshold,
                    f"{a.label} {a.text()}, smallest {a.fmt(a.min)}; threshold {shown}",
                    RULE_THRESHOLD, {"values": list(a.values), "threshold": threshold})
@@ -139,7 +139,7 @@ def at_least(name: str, statement: str, a: Sample, threshold: float) -> Finding:
 
 def at_most(name: str, statement: str, a: Sample, threshold: float) -> Finding:
     """``statement`` = "a is at most ``threshold``" for every seed."""
-    shown = f"{100 * threshold:g} %" if a.percent else f"{threshold:g}"
+    shown = f"{100 * threshold:g} {a.unit or '%'}" if a.percent else f"{threshold:g}"
     return Finding(name, statement, a.n > 0 and a.max <= threshold,
                    f"{a.label} {a.text()}, largest {a.fmt(a.max)}; threshold {shown}",
                    RULE_THRESHOLD, {"values": list(a.values), "threshold": threshold})

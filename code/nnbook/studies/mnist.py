@@ -106,4 +106,6 @@ def _loss_compare(config, ds):
     return {"metrics": {f"{r['task']}-{r['loss']}": r["test_acc"] for r in rows},
             "rows": rows, "n_train": train.n_train, "n_test": len(y_test),
             "rings_data": {"label": "two rings (synthetic, nnbook.data.rings)",
-                           "n_train": len(yr), "n_test": len(yr_test), "seeds": [0, 1]}}
+                           "n_train": len(yr), "n_test": len(yr_test), "seeds": [0, 1]},
+            "rings_config": {"lr": 0.5, "momentum": 0.9, "steps": 1000, "batch_size": 400,
+                             "optimizer": "sgd", "hidden": [20, 20], "activation": "tanh"}}
