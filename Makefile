@@ -2,7 +2,7 @@
 #   make book   set up .venv and build the HTML book into _build/html
 #   make test   set up, run the unit tests, build the book, run every chapter under nbval,
 #               then check the built HTML
-# Also: make full (lecture-scale build), make bench, make clean, make lint.
+# Also: make full (lecture-scale build), make bench, make variation, make clean, make lint.
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
@@ -16,7 +16,7 @@ export NNBOOK_CACHE ?= $(CURDIR)/_build/nnbook-cache
 export NNBOOK_PROFILE ?= quick
 export PYTHONUNBUFFERED := 1
 
-.PHONY: setup data browser book test unit nbval html full bench lint clean
+.PHONY: setup data browser book test unit nbval html full bench variation lint clean
 
 setup: $(VENV)/.installed data
 
@@ -72,6 +72,12 @@ full:
 
 bench: setup
 	$(PY) -m nnbook bench
+
+# Re-measure the bands the tests hold glued numbers to (tests/glue_bands.json): every view
+# under several seeds, precisions, thread counts and CPUs. Long (about an hour, quick).
+variation: setup
+	$(PY) -m nnbook variation run --out _build/variation-$(NNBOOK_PROFILE)
+	$(PY) -m nnbook variation bands _build/variation-$(NNBOOK_PROFILE)
 
 lint: setup
 	$(VENV)/bin/ruff check code tests benchmarks conftest.py

@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+from pathlib import Path
 
 import nnbook
 
@@ -50,3 +51,11 @@ def test_provenance_cells_name_profile_data_and_counts_once():
                                       "source": "Debian dataset-fashion-mnist",
                                       "n_train": 60000, "n_test": 10000}}
     assert report.provenance_cells(fm)[1] == "Fashion-MNIST (Debian dataset-fashion-mnist)"
+
+
+def test_readme_documents_every_environment_variable():
+    from nnbook import configspec
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    missing = [name for name in configspec.ENV if f"`{name}`" not in readme]
+    assert not missing, f"README does not document {missing}"
