@@ -401,22 +401,24 @@ def depth(profile=None, seed_offset: int = 0, **overrides) -> View:
             f"with a higher training loss than the shallowest (depth {d_min})",
             sample(f"plain (He init), depth {d_max}", loss["plain-he", d_max]),
             sample(f"plain (He init), depth {d_min}", loss["plain-he", d_min])))
-        res_up = F.exceeds("res-deeper-worse", "", sample(f"residual, depth {d_max}",
-                                                          loss["residual", d_max]),
-                           sample(f"residual, depth {d_min}", loss["residual", d_min]))
+        res_up = F.exceeds("res-deeper-worse", "",
+                           sample(f"residual (default init), depth {d_max}",
+                                  loss["residual", d_max]),
+                           sample(f"residual (default init), depth {d_min}",
+                                  loss["residual", d_min]))
         enough = min(len(loss["residual", d_max]), len(loss["residual", d_min])) >= F.MIN_SEEDS
         res_not = v.add(F.Finding(
             "residual-not-worse", f"the deepest residual network (depth {d_max}) does not "
             f"end with a higher training loss than the shallowest (depth {d_min}), by the "
             "same rule", enough and not res_up.holds,
             res_up.evidence + ("" if enough else "; fewer than 3 seeds, so not judged"),
-            f"the comparison rule ({F.RULE_COMPARE}) does not find the deeper one higher",
+            "not higher by that comparison rule",
             res_up.numbers))
         res_below = v.add(F.exceeds(
             "residual-beats-he-deep", f"at depth {d_max} the residual network ends with a "
             "lower training loss than the plain (He init) network",
             sample(f"plain (He init), depth {d_max}", loss["plain-he", d_max]),
-            sample(f"residual, depth {d_max}", loss["residual", d_max])))
+            sample(f"residual (default init), depth {d_max}", loss["residual", d_max])))
         v.add(F.at_most("residual-low", "at every depth the residual network ends with a "
                         "training loss below 0.25",
                         sample("residual, worst depth per seed",
@@ -424,8 +426,8 @@ def depth(profile=None, seed_offset: int = 0, **overrides) -> View:
                                 for i in range(len(results))]), 0.25))
         v.add(F.exceeds("test-same-rank", f"on the test images, too, the residual network of "
                         f"depth {d_max} is more accurate than the plain (He init) one",
-                        sample(f"residual, depth {d_max}", _counted(test["residual", d_max]),
-                               True),
+                        sample(f"residual (default init), depth {d_max}",
+                               _counted(test["residual", d_max]), True),
                         sample(f"plain (He init), depth {d_max}",
                                _counted(test["plain-he", d_max]), True)))
         deeper_worse = F.all_of(
