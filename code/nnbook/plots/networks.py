@@ -1,9 +1,11 @@
 """Figures of the part "Neural networks": network diagrams, activation functions,
 gradient descent, backpropagation checks and the depth (ResNet) experiment.
 
-Every function returns a matplotlib figure (or a Markdown table) and leaves the
-style to :func:`nnbook.plots.use_style`. Result figures get the provenance line
-from :func:`nnbook.plots.caption`.
+Every function returns a matplotlib figure and leaves the style to
+:func:`nnbook.plots.use_style`. The figures of results draw what the views of
+:mod:`nnbook.present.networks` hand them (per-seed series, with a line for the
+mean and a band for the seeds' range) and put the provenance lines they are
+given under the figure. No tables, sentences or verdicts here.
 
 Explained in the chapters "Neural networks", "Backpropagation" and "ResNet".
 """
@@ -11,12 +13,13 @@ Explained in the chapters "Neural networks", "Backpropagation" and "ResNet".
 from __future__ import annotations
 
 import math
+import warnings
 
 import matplotlib.pyplot as plt
 import numpy as np
 
 from ..errors import ConfigError
-from . import PALETTE, caption
+from . import PALETTE
 
 #: Node colours of the network diagram: inputs, hidden units, outputs.
 NODE_COLOURS = {"input": PALETTE[0], "hidden": PALETTE[2], "output": PALETTE[1]}
@@ -103,58 +106,74 @@ def activation_functions(names=("relu", "tanh", "sigmoid")):
     return fig
 
 
-def gradient_descent_fit(result: dict):
-    """The live gradient-descent example: the fit at several steps, and loss against step
-    for each learning rate of the sweep (a diverged run ends with a cross)."""
-    cfg = result["config"]
+def _notes(fig, lines, y: float = -0.02) -> None:
+    """Provenance lines under ``fig`` (small grey text)."""
+    lines = [line for line in lines if line]
+    if lines:
+        fig.text(0.5, y, "\n".join(lines), ha="center", va="top", fontsize=6.5,
+                 color="#444444", wrap=True)
+
+
+def gradient_descent(fit: dict, sweep: list[tuple], noise_floor: float, notes=()):
+    """The live gradient-descent example.
+
+    Left: one run's fit at several steps; ``fit`` holds ``grid``, ``X``, ``Y``, ``lr``
+    and ``snapshots`` (step -> outputs on the grid). Right: mean loss against step for
+    each learning rate, one thin line per seed; ``sweep`` holds ``(lr, losses, diverged)``
+    with one loss list per seed (``None`` = not finite) and one flag per seed. A run that
+    diverged ends with a cross where it leaves the chart on its way to overflowing.
+    """
     fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(10, 4.0), gridspec_kw={"wspace": 0.3})
-    grid = np.asarray(result["grid"])
+    grid = np.asarray(fit["grid"])
     ax0.plot(grid, np.sin(grid), color="black", lw=1, ls=":", label=r"$\sin(x)$ (target)")
-    steps = sorted(result["snapshots"], key=int)
+    steps = sorted(fit["snapshots"], key=int)
     cmap = plt.get_cmap("viridis")
     for i, step in enumerate(steps):
-        ax0.plot(grid, result["snapshots"][step], color=cmap(i / max(len(steps) - 1, 1)),
+        ax0.plot(grid, fit["snapshots"][step], color=cmap(i / max(len(steps) - 1, 1)),
                  label=f"after {int(step):,} steps")
-    ax0.scatter(result["X"], result["Y"], s=14, color=PALETTE[1], zorder=3,
-                label=f"{len(result['X'])} training points")
+    ax0.scatter(fit["X"], fit["Y"], s=14, color=PALETTE[1], zorder=3,
+                label=f"{len(fit['X'])} training points")
     ax0.set_ylim(-2.5, 1.6)
     ax0.set_xlabel("$x$")
-    ax0.set_ylabel("$f_L(x)$")
-    ax0.set_title(f"the fit during gradient descent (lr {cfg['lr']})")
+    ax0.set_ylabel(r"network output $f_L(x)$")
+    ax0.set_title(f"the fit during gradient descent (η = {fit['lr']}, {fit['label']})",
+                  fontsize=10)
     ax0.legend(fontsize=7, ncol=2, loc="lower right")
-    top = 10 * max(run["loss"][0] for run in result["sweep"])
-    for i, run in enumerate(result["sweep"]):
-        loss = np.array([np.inf if v is None else v for v in run["loss"]], dtype=float)
-        steps_axis = np.arange(len(loss)) + 1
-        label = f"lr {run['lr']}" + (" (diverged)" if run["diverged"] else "")
-        shown = loss < top
-        cut = len(loss) if shown.all() else int(np.argmin(shown))
-        ax1.plot(steps_axis[:cut], loss[:cut], color=PALETTE[i], label=label)
-        if run["diverged"]:
-            ax1.plot(steps_axis[min(cut, len(loss) - 1)], top, "x", color=PALETTE[i],
-                     markersize=10, mew=2, clip_on=False)
-    ax1.axhline(result["noise_floor"], color="#666666", ls="--", lw=1,
-                label=r"$\frac{1}{2}\sigma_{noise}^2$: expected loss of $\sin$ itself")
+    top = 10 * max(loss[0] for _, losses, _ in sweep for loss in losses)
+    for i, (lr, losses, diverged) in enumerate(sweep):
+        colour = PALETTE[i % len(PALETTE)]
+        for j, (run, blown) in enumerate(zip(losses, diverged, strict=True)):
+            loss = np.array([np.inf if v is None else v for v in run], dtype=float)
+            steps_axis = np.arange(len(loss)) + 1
+            shown = loss < top
+            cut = len(loss) if shown.all() else int(np.argmin(shown))
+            label = None
+            if j == 0:
+                n_blown = sum(diverged)
+                label = f"η = {lr}" + (f" (diverged: {n_blown} of {len(diverged)} seeds)"
+                                       if n_blown else "")
+            ax1.plot(steps_axis[:cut], loss[:cut], color=colour, lw=0.9, alpha=0.8,
+                     label=label)
+            if blown:
+                ax1.plot(steps_axis[min(cut, len(loss) - 1)], top, "x", color=colour,
+                         markersize=9, mew=2, clip_on=False)
+    ax1.axhline(noise_floor, color="#666666", ls="--", lw=1,
+                label=r"$\frac{1}{2}\sigma^2$: expected loss of $\sin$ itself")
     ax1.set_xscale("log")
     ax1.set_yscale("log")
-    ax1.set_ylim(result["noise_floor"] / 3, top)
+    ax1.set_ylim(noise_floor / 3, top)
     ax1.set_xlabel("step + 1")
     ax1.set_ylabel(r"mean loss $\frac{1}{N}\sum_i \frac{1}{2}(f_L(x_i)-y_i)^2$")
-    ax1.set_title(f"loss against step, {len(result['sweep'])} learning rates")
+    ax1.set_title(f"loss against step, {len(sweep)} learning rates (one line per seed)",
+                  fontsize=10)
     ax1.legend(fontsize=7, loc="upper right")
-    caption(fig, result)
+    _notes(fig, notes)
     return fig
-
-
-def _note(fig, text: str | None) -> None:
-    """A provenance line under a figure that is not an experiment result."""
-    if text:
-        fig.text(0.5, -0.02, text, ha="center", va="top", fontsize=7, color="#444444", wrap=True)
 
 
 def backprop_errors(autograd: dict, finite_diff: dict, title: str | None = None,
                     note: str | None = None):
-    """Per-layer relative error of the backprop gradients ∂L/∂W_k, ∂L/∂b_k against
+    """Per-layer relative error of the backprop gradients ∂𝓛/∂W_k, ∂𝓛/∂b_k against
     autograd and against finite differences (log scale; float64 round-off marked).
     ``note`` (what network and data) goes under the figure."""
     L = len(autograd["W"])
@@ -175,7 +194,7 @@ def backprop_errors(autograd: dict, finite_diff: dict, title: str | None = None,
     ax.set_title(title or "backpropagation against autograd and finite differences")
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     fig.tight_layout()
-    _note(fig, note)
+    _notes(fig, [note])
     return fig
 
 
@@ -194,100 +213,99 @@ def backprop_cost(rows: list[dict], note: str | None = None):
     ax.set_title("cost of all gradients")
     ax.legend(fontsize=7)
     fig.tight_layout()
-    _note(fig, note)
+    _notes(fig, [note])
     return fig
 
 
-def _depth_series(result: dict, variant: str, key: str):
-    """Per depth: mean, min, max of ``key`` over the seeds that did not diverge, and
-    the depths where every run diverged."""
-    out = []
-    for depth in result["config"]["depths"]:
-        vals = [r[key] for r in result["rows"]
-                if r["variant"] == variant and r["depth"] == depth and not r["diverged"]]
-        out.append((depth, np.mean(vals) if vals else np.nan,
-                    min(vals) if vals else np.nan, max(vals) if vals else np.nan))
-    return np.array(out, dtype=float)
+def _band(ax, x, per_seed, colour, label, marker="o", geometric: bool = False):
+    """The mean over seeds (geometric for quantities shown on a log scale) as a line, the
+    seeds' range as a shaded band; ``per_seed`` has one row per seed (NaN: no value)."""
+    values = np.asarray(per_seed, dtype=float)
+    with warnings.catch_warnings(), np.errstate(invalid="ignore", divide="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)  # a depth where every run diverged
+        centre = (np.exp(np.nanmean(np.log(values), 0)) if geometric
+                  else np.nanmean(values, 0))
+        low, high = np.nanmin(values, 0), np.nanmax(values, 0)
+    ax.plot(x, centre, "-", marker=marker, ms=4, color=colour, label=label)
+    if len(values) > 1:
+        ax.fill_between(x, low, high, color=colour, alpha=0.18, lw=0)
 
 
-def depth_results(result: dict):
-    """Final training loss and training accuracy against depth, one line per variant.
+def depth_results(depths, series: list[tuple], title: str, notes=()):
+    """Final training loss (log scale) and training accuracy (percent) against depth.
 
-    With several seeds the line is the mean and the bars span min to max; a
-    depth where every run diverged is marked with a cross on the upper edge.
+    ``series``: ``(variant, loss_per_seed, acc_per_seed)``, each one row per seed and one
+    column per depth (NaN where a run diverged); lines are means over the seeds, bands
+    their range, and a depth at which a run diverged gets a cross on the upper edge.
     """
-    cfg = result["config"]
-    fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(12, 3.8))
-    for variant in cfg["variants"]:
+    fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(11, 3.8))
+    for variant, loss, acc in series:
         colour, marker, label = VARIANT_STYLE[variant]
-        for ax, key, scale in ((ax0, "train_loss", 1.0), (ax1, "train_acc", 100.0)):
-            s = _depth_series(result, variant, key)
-            ax.errorbar(s[:, 0], scale * s[:, 1],
-                        yerr=[scale * (s[:, 1] - s[:, 2]), scale * (s[:, 3] - s[:, 1])],
-                        color=colour, marker=marker, capsize=3, label=label)
-            bad = s[np.isnan(s[:, 1]), 0]
-            if len(bad):
-                top = ax.get_ylim()[1] if key == "train_acc" else 10.0
-                ax.plot(bad, [top] * len(bad), "x", color=colour, markersize=9, mew=2,
-                        clip_on=False, label=f"{label}: diverged")
+        _band(ax0, depths, loss, colour, label, marker)
+        _band(ax1, depths, 100 * np.asarray(acc, dtype=float), colour, label, marker)
+        blown = [d for d, col in zip(depths, np.asarray(loss, dtype=float).T, strict=True)
+                 if np.isnan(col).any()]
+        if blown:
+            ax0.plot(blown, [10.0] * len(blown), "x", color=colour, markersize=9, mew=2,
+                     clip_on=False, label=f"{label}: diverged")
     ax0.axhline(math.log(10), color="#666666", ls="--", lw=1,
-                label="chance level (loss ln 10, accuracy 10 %)")
+                label="chance (loss ln 10, accuracy 10 %)")
     ax1.axhline(10, color="#666666", ls="--", lw=1)
     ax0.set_yscale("log")
     ax0.set_ylabel("final training loss (NLL, log scale)")
     ax1.set_ylabel("final training accuracy (%)")
+    ax1.set_ylim(0, 100)
     for ax in (ax0, ax1):
-        ax.set_xlabel("depth (hidden blocks of width "
-                      f"{cfg['width']})")
-        ax.set_xticks(cfg["depths"])
+        ax.set_xlabel("depth (hidden blocks)")
+        ax.set_xticks(list(depths))
     ax1.legend(*ax0.get_legend_handles_labels(), fontsize=8, loc="upper left",
                bbox_to_anchor=(1.02, 1.0))
-    fig.suptitle(f"same data and budget: {cfg['num_epochs']} epochs of SGD, lr {cfg['lr']}, "
-                 f"momentum {cfg['momentum']}, batch {cfg['batch_size']}"
-                 + f", seed {result['seed']}",
-                 fontsize=10)
+    fig.suptitle(title, fontsize=10)
     fig.tight_layout()
-    caption(fig, result)
+    _notes(fig, notes)
     return fig
 
 
-def gradient_norms(result: dict):
-    """‖∂L/∂W‖ of each hidden block at initialisation for the deepest networks (log scale)."""
-    fig, ax = plt.subplots(figsize=(6.4, 3.6))
-    for variant, norms in result["grad_norms"].items():
+def gradient_norms(series: list[tuple], depth: int, grad_batch: int, notes=()):
+    """‖∂𝓛/∂W‖ of each hidden block at initialisation for the deepest networks (log scale).
+
+    ``series``: ``(variant, per_seed)`` with one row of norms per seed (input side
+    first); lines are geometric means over the seeds, bands their range.
+    """
+    fig, ax = plt.subplots(figsize=(6.6, 3.8))
+    for variant, per_seed in series:
         colour, marker, label = VARIANT_STYLE[variant]
-        ax.plot(np.arange(1, len(norms) + 1), norms, marker=marker, markersize=4, color=colour,
-                label=label)
+        blocks = np.arange(1, np.asarray(per_seed).shape[1] + 1)
+        _band(ax, blocks, per_seed, colour, label, marker, geometric=True)
     ax.set_yscale("log")
     ax.set_xlabel("hidden block (1 = next to the input)")
-    ax.set_ylabel(r"$\|\partial L / \partial W\|$ at initialisation")
-    ax.set_title(f"gradient norm per layer, depth {result['grad_depth']}, "
-                 f"{result['config']['grad_batch']} training images")
+    ax.set_ylabel(r"$\|\partial \mathcal{L} / \partial W\|$ at initialisation")
+    ax.set_title(f"gradient norm per block, depth {depth}, {grad_batch} training images",
+                 fontsize=10)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    caption(fig, result)
+    _notes(fig, notes)
     return fig
 
 
-def depth_table(result: dict):
-    """Markdown table: final training loss / accuracy per variant and depth, with provenance."""
-    from ..report import fmt_pct, provenance_cells, table
-
-    cfg = result["config"]
-    header = ["variant"] + [f"depth {d}" for d in cfg["depths"]]
-    rows = []
-    for variant in cfg["variants"]:
-        cells = [VARIANT_STYLE[variant][2]]
-        for depth in cfg["depths"]:
-            m = result["metrics"][f"{variant}-{depth}"]
-            if m["train_loss"] is None:
-                cells.append("diverged")
-            else:
-                cells.append(f"{m['train_loss']:.3f} / {fmt_pct(m['train_acc'])}")
-        rows.append(cells)
-    profile, data, counts = provenance_cells(result)
-    seeds = str(result["seed"])
-    note = (f"Final training loss / training accuracy (mean over seeds {seeds}). "
-            f"Profile {profile}; {data}; {counts}; {cfg['num_epochs']} epochs, SGD lr {cfg['lr']}"
-            f", momentum {cfg['momentum']}.")
-    return table(header, rows, note)
+def signal_spread(depths, series: list[tuple], notes=()):
+    """How much the output of a freshly initialised network still depends on its input:
+    the spread of the output over different images relative to the same network type at
+    the smallest depth (log scale). ``series``: ``(variant, per_seed)``, one row per seed
+    and one column per depth; lines are geometric means over the seeds, bands their range.
+    """
+    fig, ax = plt.subplots(figsize=(6.6, 3.8))
+    for variant, per_seed in series:
+        colour, marker, label = VARIANT_STYLE[variant]
+        _band(ax, depths, per_seed, colour, label, marker, geometric=True)
+    ax.axhline(1.0, color="#666666", ls=":", lw=1)
+    ax.set_yscale("log")
+    ax.set_xlabel("depth (hidden blocks)")
+    ax.set_xticks(list(depths))
+    ax.set_ylabel(f"output spread over images,\nrelative to depth {min(depths)}")
+    ax.set_title("at initialisation: does the output still depend on the input?",
+                 fontsize=10)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    _notes(fig, notes)
+    return fig
