@@ -96,7 +96,7 @@ def provenance_seeds(results: list, command: bool = False) -> str:
         parts.insert(1, settings)
     if epochs:
         parts.append(f"{epochs} epochs")
-    precision = first.get("precision")
+    precision = arithmetic(first)
     parts += [first["device"] + (f", {precision}" if precision else ""),
               f"{sum(r['seconds'] for r in results):.0f} s in all"]
     line = " · ".join(parts)
@@ -115,3 +115,15 @@ def _settings(result: dict) -> str:
     default = exp.config(result["profile"])
     return ", ".join(f"{k} {v}" for k, v in sorted(result.get("config", {}).items())
                      if k != "seed" and default.get(k) != v)
+
+
+def arithmetic(result: dict) -> str | None:
+    """The arithmetic a result's training used (``fp32`` / ``bf16``), as its history records
+    it; None where nothing trained in torch."""
+    histories = [result.get("history")] + [r.get("history") for r in result.get("rows", [])
+                                            if isinstance(r, dict)]
+    for history in histories:
+        for record in history or []:
+            if isinstance(record, dict) and record.get("precision"):
+                return record["precision"]
+    return None
