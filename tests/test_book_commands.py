@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from nnbook import bench, experiments, reproduce
+from nnbook import bench, experiments, reproduce, variation
 from nnbook.__main__ import parser, run_arguments
 
 pytestmark = pytest.mark.book
@@ -41,13 +41,16 @@ def check(command: str) -> str:
     assert words[:3] == ["python", "-m", "nnbook"], command
     args = words[3:]
     if any(PLACEHOLDER.match(w) for w in args):  # `python -m nnbook run NAME`: a template
-        assert args[0] in ("list", "run", "data", "bench", "reproduce"), command
+        assert args[0] in ("list", "run", "data", "bench", "reproduce", "variation"), command
         return "template"
     if args[:1] == ["reproduce"]:
         options = reproduce.parser().parse_args(args[1:])
         experiments.current_profile(options.profile)
     elif args[:1] == ["bench"]:
         bench.parser().parse_args(args[1:])
+    elif args[:1] == ["variation"]:
+        options = variation.parser().parse_args(args[1:])
+        experiments.current_profile(options.profile)
     else:
         options = parser().parse_args(args)
         if options.cmd == "run":

@@ -33,7 +33,6 @@ is built".
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import os
@@ -223,11 +222,12 @@ def _cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
-def main(argv: list[str] | None = None) -> int:
-    from .experiments import current_profile
+def parser():
+    """The options of ``python -m nnbook variation`` (usage errors are one line)."""
+    from .errors import OneLineParser
 
-    p = argparse.ArgumentParser(prog="nnbook variation", description=__doc__.splitlines()[0])
-    sub = p.add_subparsers(dest="cmd", required=True)
+    p = OneLineParser(prog="nnbook variation", description=__doc__.splitlines()[0])
+    sub = p.add_subparsers(dest="cmd", required=True, parser_class=OneLineParser)
     r = sub.add_parser("run", help="measure every environment (long: builds every view "
                                    "several times)")
     r.add_argument("--profile", default=None)
@@ -240,6 +240,13 @@ def main(argv: list[str] | None = None) -> int:
     b = sub.add_parser("bands", help="write tests/glue_bands.json from measurements")
     b.add_argument("folder")
     b.add_argument("--profile", default=None)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    from .experiments import current_profile
+
+    p = parser()
     args = p.parse_args(argv)
     profile = current_profile(args.profile)
     if args.cmd == "run":
