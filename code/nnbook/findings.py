@@ -173,14 +173,11 @@ def lecture_value(key: str, lecture: float, shown: Sample, spread: Sample | None
     sample = shown if spread is None else spread
     lo, hi = sample.min - tol, sample.max + tol
     inside = lo <= lecture <= hi
-    gap = lecture - sample.mean
-    where = (f"lecture {100 * lecture:.2f} % vs range {100 * sample.min:.2f}–"
-             f"{100 * sample.max:.2f} % ± {100 * tol:g}")
     if not_comparable:
-        return ValueClaim(key, lecture, shown, sample, "not comparable",
-                          f"{not_comparable}; {where}")
+        return ValueClaim(key, lecture, shown, sample, "not comparable", not_comparable)
     if inside:
-        return ValueClaim(key, lecture, shown, sample, "reproduced", where)
+        return ValueClaim(key, lecture, shown, sample, "reproduced",
+                          f"inside the range ± {100 * tol:g} point")
+    gap = lecture - (sample.max if lecture > hi else sample.min)
     return ValueClaim(key, lecture, shown, sample, "differs",
-                      f"{where} (the lecture is {abs(100 * gap):.1f} points "
-                      f"{'above' if gap > 0 else 'below'} the mean)")
+                      f"{abs(100 * gap):.1f} points {'above' if gap > 0 else 'below'} the range")

@@ -72,12 +72,13 @@ def collect(profile: str | None = None, built: dict | None = None,
                "seconds": sum(r.get("seconds", 0) for r in results),
                "command": first["command"]}
         if isinstance(judgement, Finding):
-            row.update(text=judgement.evidence, value=None,
+            row.update(text=judgement.evidence, value=None, range=None,
                        verdict="reproduced" if judgement.holds else "differs",
-                       why=f"rule: {judgement.rule}")
+                       why=f"rule: {judgement.rule}", statement=judgement.statement)
         else:
             row.update(text=judgement.shown.text(2).replace(f" (n = {judgement.shown.n})", ""),
                        value=judgement.shown.mean, verdict=judgement.verdict,
+                       range=f"{100 * judgement.sample.min:.1f}–{100 * judgement.sample.max:.1f} %",
                        why=judgement.why)
         rows.append(row)
     return rows
@@ -87,6 +88,25 @@ def table_rows(rows: list[dict]) -> list[list]:
     return [[r["claim"], fmt_pct(r["lecture"], 2) if r["lecture"] else "qualitative",
              r["text"], r["verdict"], r["why"], r["profile"], r["data"], r["samples"],
              ", ".join(map(str, r["seeds"])), r["epochs"] or "–"] for r in rows]
+
+
+VALUE_HEADER = ["claim", "lecture", "this build (mean ± sd over seeds)",
+                "range (seeds; shifts: × 4 directions)", "verdict", "why",
+                "verdicts in the measured builds"]
+QUALITATIVE_HEADER = ["claim", "verdict", "what was checked", "numbers",
+                      "verdicts in the measured builds"]
+
+
+def value_rows(rows: list[dict]) -> list[list]:
+    """The rows of the value claims: lecture, this build, the range judged, verdict."""
+    return [[r["claim"], fmt_pct(r["lecture"], 2), r["text"], r["range"], r["verdict"],
+             r["why"], r.get("stability", "–")] for r in rows if r["lecture"] is not None]
+
+
+def qualitative_rows(rows: list[dict]) -> list[list]:
+    """The rows of the qualitative claims: the finding checked and its numbers."""
+    return [[r["claim"], r["verdict"], r["statement"], r["text"], r.get("stability", "–")]
+            for r in rows if r["lecture"] is None]
 
 
 def parser():

@@ -95,12 +95,20 @@ def measure(profile: str, offsets, out: Path, views=None) -> None:
                       "numbers": {k: {"value": n.value, "kind": n.kind, "bound": n.bound}
                                   for k, n in v.numbers.items()},
                       "findings": {k: f.holds for k, f in v.findings.items()},
+                      "claims": {k: _verdict(j) for k, (j, _) in v.claims.items()},
                       "data": _data_signature(v),
                       "seconds": round(time.perf_counter() - t0, 1)}
             with open(out, "a") as f:
                 f.write(json.dumps(record) + "\n")
             print(f"nnbook variation: {name} offset {offset} {env} "
                   f"({record['seconds']:.0f} s)", file=sys.stderr, flush=True)
+
+
+def _verdict(judgement) -> str:
+    """The report's verdict of a claim: a value claim's own, or a finding's."""
+    if hasattr(judgement, "verdict") and not hasattr(judgement, "holds"):
+        return judgement.verdict
+    return "reproduced" if judgement.holds else "differs"
 
 
 def _data_signature(v) -> dict:
@@ -168,6 +176,7 @@ def bands(in_dir: Path, profile: str, target: Path = BANDS_FILE) -> dict:
     values: dict[str, list] = {}
     kinds: dict[str, tuple] = {}
     held: dict[str, list] = {}
+    verdicts: dict[str, dict] = {}
     data: dict[str, str] = {}
     for r in records:
         for key, n in r["numbers"].items():
@@ -176,6 +185,9 @@ def bands(in_dir: Path, profile: str, target: Path = BANDS_FILE) -> dict:
             kinds[gk] = (n["kind"], n.get("bound"))
         for key, ok in r["findings"].items():
             held.setdefault(f"{r['glue']}.{key}", []).append(ok)
+        for key, verdict in r.get("claims", {}).items():
+            counts = verdicts.setdefault(key, {})
+            counts[verdict] = counts.get(verdict, 0) + 1
         data.update(r["data"])
     out = {}
     for gk, vals in sorted(values.items()):
@@ -207,6 +219,7 @@ def bands(in_dir: Path, profile: str, target: Path = BANDS_FILE) -> dict:
                      "data": data},
         "bands": out,
         "findings": {k: {"held": sum(v), "of": len(v)} for k, v in sorted(held.items())},
+        "claims": dict(sorted(verdicts.items())),
     }
     target.write_text(json.dumps(doc, indent=1, sort_keys=True) + "\n")
     return doc[profile]

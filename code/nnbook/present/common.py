@@ -66,10 +66,9 @@ def cell(values, digits: int = 1, unit: bool = True) -> str:
 def not_comparable(result: dict) -> str | None:
     """Why a result is not the lecture's setting, or None when it is."""
     if result["profile"] != "full":
-        return "quick profile (lecture scale is the full profile)"
+        return "quick profile"
     if result.get("data", {}).get("subset"):
-        return (f"trained on the {result['data']['n_train']:,}-image offline MNIST subset, "
-                "not the lecture's 60,000 images")
+        return f"offline MNIST subset ({result['data']['n_train']:,} training images)"
     return None
 
 

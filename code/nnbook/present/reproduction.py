@@ -17,16 +17,40 @@ def reproduction_view(rows: list[dict]) -> View:
     v.num("n", len(rows), "count")
     for verdict in reproduce.VERDICTS:
         v.num(verdict.replace(" ", "_"), sum(r["verdict"] == verdict for r in rows), "count")
-    body = reproduce.table_rows(rows)
-    v.tables["claims"] = lambda: Table(reproduce.HEADER[:5], [r[:5] for r in body],
-                                       "this build: mean ± standard deviation over the seeds "
-                                       "(shifts: of the mean over the four directions)")
+    stability = _stability(v.profile)
+    for r in rows:
+        counts = stability.get(r["key"], {})
+        r["stability"] = (", ".join(f"{k} {n}" for k, n in sorted(counts.items()))
+                          if counts else "not measured")
+    unstable = [r["claim"] for r in rows if len(stability.get(r["key"], {})) > 1]
+    v.num("unstable", "; ".join(unstable) if unstable else "none", "text")
+    v.num("n_unstable", len(unstable), "text")
+    v.tables["values"] = lambda: Table(
+        reproduce.VALUE_HEADER, reproduce.value_rows(rows),
+        "this build: mean ± standard deviation over the seeds (shifts: of the mean over the "
+        "four directions); the verdict compares the lecture's value with the range, widened "
+        "by 1 point")
+    v.tables["qualitative"] = lambda: Table(
+        reproduce.QUALITATIVE_HEADER, reproduce.qualitative_rows(rows),
+        "each claim is a finding judged on at least three seeds by the rule above")
     v.tables["provenance"] = lambda: Table(
         ["claim", "profile", "data", "samples", "seeds", "epochs", "regenerate with"],
         [[r["claim"], r["profile"], r["data"], r["samples"], ", ".join(map(str, r["seeds"])),
           r["epochs"] or "–", f"`{r['command']}`"] for r in rows])
     v.rows = rows
     return v
+
+
+def _stability(profile: str) -> dict:
+    """Claim -> {verdict: number of builds} over the builds the tests' bands were measured
+    from (``tests/glue_bands.json``, written by ``python -m nnbook variation``)."""
+    import json
+
+    from ..variation import BANDS_FILE
+
+    if not BANDS_FILE.is_file():
+        return {}
+    return json.loads(BANDS_FILE.read_text()).get(profile, {}).get("claims", {})
 
 
 def reproduction(profile=None, seed_offset: int = 0) -> View:
