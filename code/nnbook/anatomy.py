@@ -38,6 +38,8 @@ def _describe(node: fx.Node, module: nn.Module | None) -> str | None:
         if isinstance(module, nn.ReLU):
             return "ReLU"
         return type(module).__name__
+    if node.op == "call_function" and getattr(node.target, "__name__", "") == "flatten":
+        return "flatten"
     if node.op == "call_function" and node.target in _FUNCTIONS:
         name = _FUNCTIONS[node.target]
         if name == "max-pool":
@@ -53,7 +55,14 @@ def stages(model: nn.Module, in_shape=(1, 28, 28)) -> list[dict]:
     """``[{"op", "shape", "params"}, ...]``: the input, then every operation of
     ``model.forward`` in order, with the shape of one sample after it and the number
     of weights the operation holds."""
-    traced = fx.symbolic_trace(model)
+    import math
+
+    from . import models
+
+    # functions of nnbook.models that forward calls (a layout-preserving flatten, say)
+    # stay single operations instead of being traced through
+    tracer = fx.Tracer(autowrap_modules=(math, models))
+    traced = fx.GraphModule(model, tracer.trace(model))
     modules = dict(traced.named_modules())
     shapes: dict[str, tuple] = {}
     out = [{"op": "input", "shape": tuple(in_shape), "params": 0}]
