@@ -185,6 +185,31 @@ def time_book(repo: Path) -> dict:
     return out
 
 
+def _cpu_seconds() -> tuple[float, float]:
+    """(busy CPU seconds of the whole machine, CPU seconds of this process) so far."""
+    t = os.times()
+    mine = t.user + t.system
+    try:
+        with open("/proc/stat") as f:
+            v = [int(x) for x in f.readline().split()[1:9]]
+        return (sum(v) - v[3] - v[4]) / os.sysconf("SC_CLK_TCK"), mine
+    except (OSError, ValueError, IndexError):  # not Linux
+        return mine, mine
+
+
+def others_cpu_share(fn):
+    """Run ``fn()``; return (share of the machine's CPU time that other processes used
+    meanwhile, in [0, 1], and ``fn``'s result). Timings taken while others computed
+    are slower than the machine can be: the bench prints this share."""
+    busy0, mine0 = _cpu_seconds()
+    t0 = time.perf_counter()
+    out = fn()
+    wall = time.perf_counter() - t0
+    busy1, mine1 = _cpu_seconds()
+    cores = os.cpu_count() or 1
+    return max(0.0, min(1.0, ((busy1 - busy0) - (mine1 - mine0)) / (wall * cores))), out
+
+
 def machine() -> dict:
     cpu = platform.processor()
     try:
