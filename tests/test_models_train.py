@@ -196,3 +196,21 @@ def test_dropout_masks_have_the_stated_distribution():
     assert torch.equal(out, torch.flatten(x.detach(), 1))
     out.backward(torch.ones_like(out))
     assert x.grad.is_contiguous(memory_format=torch.channels_last)
+
+
+def test_evaluate_many_gives_evaluates_numbers():
+    from nnbook.train import evaluate_many
+
+    X, y = torch.randn(300, 1, 28, 28), torch.randint(0, 10, (300,))
+    set_seed(0)
+    model = CNN()
+    fit(model, X, y, TrainConfig(num_epochs=1, batch_size=32, max_steps=5))
+    sets = [X, X.flip(-1), torch.roll(X, 2, -1)]
+    many = evaluate_many(model, sets, y)
+    assert many == [evaluate(model, S, y)["accuracy"] for S in sets]
+    assert model.training  # mode restored
+    assert evaluate_many(model, [], y) == []
+    mlp = MLP([784, 8, 10])
+    assert evaluate_many(mlp, sets[:1], y) == [evaluate(mlp, X, y)["accuracy"]]
+    with pytest.raises(ConfigError):
+        evaluate_many(model, [X[:10]], y)
