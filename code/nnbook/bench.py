@@ -1,16 +1,27 @@
-"""Speed benchmarks: ``nnbook``'s trainer side by side with the reference recipe.
+"""Speed benchmarks: ``nnbook``'s trainer side by side with the reference recipe, and
+against the machine's own arithmetic limit.
 
-The reference is the way pytorch/examples' MNIST script trains (re-written here
-from its description): a torchvision dataset whose samples go through
-``ToTensor`` and ``Normalize`` one at a time, a ``DataLoader`` with batch 64,
-Adadelta. ``nnbook`` keeps the normalised data set in memory as one tensor and
-slices batches out of it. Both train the same network on the same data
-(Fashion-MNIST, the full set that this machine has), from the same seed, and
-are timed in alternating rounds so that machine noise hits both; the ratios
-come from one run. Optionally the whole quick-profile book build is timed,
-cold (empty caches) and warm.
+The reference is pytorch/examples' MNIST script (re-written here from its
+description): its network (:class:`ExamplesNet`: the lecture's layers with
+torch's dropout, ``log_softmax`` and ``nll_loss``), a torchvision dataset whose
+samples go through ``ToTensor`` and ``Normalize`` one at a time, a ``DataLoader``
+with batch 64, Adadelta, float32, torch's default threads. ``nnbook`` trains
+:class:`nnbook.models.CNN` with :func:`nnbook.train.fit`: the normalised data set
+in memory as one tensor, batches sliced out of it, channels-last, the precision
+asked for. The two networks start from the same weights (one seed) and train on
+the same data (Fashion-MNIST, the full set this machine has). Each recipe runs in
+a process of its own, so that neither's settings (threads, malloc) leak into the
+other's timings; rounds alternate between them so that machine noise hits both,
+and every figure is the median over the rounds with its range.
 
-Run with ``python -m nnbook bench [--json PATH] [--book]`` (or
+The limit: the machine's float32 matrix product rate (2048 x 2048, on the threads
+CNN training uses), measured after every CNN round, and the CNN's training
+arithmetic per image from its layer shapes (:func:`training_flops`); the bench
+prints each recipe's CNN step as a fraction of that limit. ``--precision fp32``
+runs nnbook without bf16 on a CPU that has it. Optionally the whole quick-profile
+book build is timed, cold (empty caches) and warm.
+
+Run with ``python -m nnbook bench [--precision P] [--json PATH] [--book]`` (or
 ``python benchmarks/run.py``). Explained in the README ("Speed").
 """
 
@@ -29,11 +40,21 @@ import time
 from pathlib import Path
 
 import torch
+from torch import nn
 from torch.nn import functional as F
 
 from . import data as datamod
 from .models import CNN, MLP
-from .train import TrainConfig, evaluate, fit, pick_device, set_seed, use_all_cores
+from .train import (
+    TrainConfig,
+    bf16_supported,
+    evaluate,
+    evaluate_many,
+    fit,
+    pick_device,
+    set_seed,
+    use_all_cores,
+)
 
 
 def torchvision_root(ds: datamod.Dataset) -> Path:
@@ -65,8 +86,54 @@ def reference_loader(root: Path, train: bool, batch_size: int, seed: int):
     return DataLoader(dataset, batch_size=batch_size, shuffle=train, generator=gen)
 
 
+class ExamplesNet(nn.Module):
+    """pytorch/examples' MNIST ``Net``, as that script writes it: the lecture's layers,
+    created in the same order as :class:`nnbook.models.CNN`'s (so one seed gives both
+    the same initial weights), torch's ``nn.Dropout`` and ``torch.flatten``, and
+    ``log_softmax`` at the end (its loss is ``nll_loss``)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 32, 3, 1)
+        self.conv2 = nn.Conv2d(32, 64, 3, 1)
+        self.dropout1 = nn.Dropout(0.25)
+        self.dropout2 = nn.Dropout(0.5)
+        self.fc1 = nn.Linear(9216, 128)
+        self.fc2 = nn.Linear(128, 10)
+
+    def forward(self, x):
+        x = self.conv1(x)
+        x = F.relu(x)
+        x = self.conv2(x)
+        x = F.relu(x)
+        x = F.max_pool2d(x, 2)
+        x = self.dropout1(x)
+        x = torch.flatten(x, 1)
+        x = self.fc1(x)
+        x = F.relu(x)
+        x = self.dropout2(x)
+        x = self.fc2(x)
+        return F.log_softmax(x, dim=1)
+
+
+class _LogSoftmax(nn.Module):
+    """``net`` followed by ``log_softmax`` (the reference trains with ``nll_loss``)."""
+
+    def __init__(self, net: nn.Module):
+        super().__init__()
+        self.net = net
+
+    def forward(self, x):
+        return F.log_softmax(self.net(x), dim=1)
+
+
+#: the networks compared: name -> (reference's network, nnbook's network)
+NETS = {"cnn": (ExamplesNet, CNN),
+        "mlp": (lambda: _LogSoftmax(MLP([784, 32, 10])), lambda: MLP([784, 32, 10]))}
+
+
 def reference_train(model, loader, steps: int, device) -> float:
-    """Train ``steps`` batches the reference way; returns seconds."""
+    """Train ``steps`` batches as pytorch/examples' ``train()`` does; returns seconds."""
     opt = torch.optim.Adadelta(model.parameters(), lr=1.0)
     model.to(device).train()
     t0 = time.perf_counter()
@@ -75,7 +142,7 @@ def reference_train(model, loader, steps: int, device) -> float:
         for X, y in loader:
             X, y = X.to(device), y.to(device)
             opt.zero_grad()
-            loss = F.cross_entropy(model(X), y)
+            loss = F.nll_loss(model(X), y)
             loss.backward()
             opt.step()
             done += 1
@@ -87,7 +154,7 @@ def reference_train(model, loader, steps: int, device) -> float:
 
 
 def reference_eval(model, loader, device) -> tuple[float, float]:
-    """Reference evaluation loop; returns (seconds, accuracy)."""
+    """pytorch/examples' ``test()`` loop; returns (seconds, accuracy)."""
     model.to(device).eval()
     t0 = time.perf_counter()
     correct = n = 0
@@ -98,61 +165,282 @@ def reference_eval(model, loader, device) -> tuple[float, float]:
     return time.perf_counter() - t0, correct / n
 
 
-def nnbook_train(model, ds, steps: int, seed: int, device) -> float:
+def nnbook_train(model, ds, steps: int, seed: int, device) -> tuple[float, str]:
+    """Train ``steps`` batches with :func:`nnbook.train.fit`; (seconds, precision used)."""
     config = TrainConfig(num_epochs=1 + steps * 64 // ds.n_train, batch_size=64, lr=1.0,
                          optimizer="adadelta", seed=seed, max_steps=steps)
     t0 = time.perf_counter()
-    fit(model, ds.X_train, ds.y_train, config, device=device)
+    history = fit(model, ds.X_train, ds.y_train, config, device=device)
     if device.type == "cuda":
         torch.cuda.synchronize()
-    return time.perf_counter() - t0
+    return time.perf_counter() - t0, history[-1]["precision"]
 
 
-def compare_training(make_model, ds, root, steps: int, rounds: int, device) -> dict:
-    """Seconds per batch of both recipes, alternating; ratio of medians."""
-    loader = reference_loader(root, True, 64, seed=0)
-    ref, ours = [], []
+def matmul_gflops(n: int = 2048, reps: int = 5) -> float:
+    """The float32 rate of an ``n x n`` matrix product on the threads torch uses now."""
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    for _ in range(2):
+        a @ b
+    times = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        a @ b
+        times.append(time.perf_counter() - t0)
+    return 2 * n ** 3 / statistics.median(times) / 1e9
+
+
+def training_flops(model: nn.Module, in_shape=(1, 28, 28)) -> dict:
+    """Floating-point operations per image of one training step of ``model``, from the
+    shapes of its convolution and linear layers (2 per multiply-add; bias, activation,
+    pooling and optimizer arithmetic left out): the forward pass; the backward pass
+    computes each layer's weight gradient (as much as its forward) and its input
+    gradient (as much again), except the first layer's, whose input is the data."""
+    layers: list[int] = []
+
+    def hook(module, inputs, output):
+        if isinstance(module, nn.Conv2d):
+            k = module.kernel_size[0] * module.kernel_size[1] * module.in_channels
+            layers.append(2 * output[0].numel() * k // module.groups)
+        else:
+            layers.append(2 * module.in_features * module.out_features)
+
+    handles = [m.register_forward_hook(hook) for m in model.modules()
+               if isinstance(m, (nn.Conv2d, nn.Linear))]
+    was_training = model.training
+    try:
+        with torch.no_grad():
+            model.eval()(torch.zeros(1, *in_shape))
+    finally:
+        model.train(was_training)
+        for h in handles:
+            h.remove()
+    forward = sum(layers)
+    backward = 2 * forward - (layers[0] if layers else 0)
+    return {"forward": forward, "backward": backward, "training": forward + backward,
+            "layers": layers}
+
+
+class _Recipe:
+    """One side of the comparison, living in its own process (see :class:`_Worker`)."""
+
+    def __init__(self, role: str, root: str, precision: str | None):
+        self.role, self.root = role, Path(root)
+        self.device = pick_device()
+        self.ds = datamod.fashion_mnist()
+        if precision:
+            os.environ["NNBOOK_PRECISION"] = precision
+
+    def train(self, net: str, seed: int, steps: int) -> dict:
+        make = NETS[net][0 if self.role == "reference" else 1]
+        set_seed(seed)
+        model = make()
+        if self.role == "reference":
+            loader = reference_loader(self.root, True, 64, seed=seed)
+            return {"seconds": reference_train(model, loader, steps, self.device),
+                    "precision": "fp32", "threads": torch.get_num_threads()}
+        seconds, precision = nnbook_train(model, self.ds, steps, seed, self.device)
+        return {"seconds": seconds, "precision": precision, "threads": torch.get_num_threads()}
+
+    def accuracy(self, net: str, seed: int, steps: int) -> float:
+        make = NETS[net][0 if self.role == "reference" else 1]
+        set_seed(seed)
+        model = make()
+        if self.role == "reference":
+            reference_train(model, reference_loader(self.root, True, 64, seed=seed), steps,
+                            self.device)
+            return reference_eval(model, reference_loader(self.root, False, 1000, 0),
+                                  self.device)[1]
+        nnbook_train(model, self.ds, steps, seed, self.device)
+        return evaluate(model, self.ds.X_test, self.ds.y_test)["accuracy"]
+
+    def evaluation(self, shifted_sets: int) -> dict:
+        """Images per second of evaluating an (untrained) CNN on the test set."""
+        set_seed(0)
+        if self.role == "reference":
+            loader = reference_loader(self.root, False, 1000, seed=0)
+            seconds, _ = reference_eval(ExamplesNet(), loader, self.device)
+            return {"images_per_s": self.ds.n_test / seconds}
+        model, ds = CNN(), self.ds
+        t0 = time.perf_counter()
+        evaluate(model, ds.X_test, ds.y_test)
+        single = ds.n_test / (time.perf_counter() - t0)
+        shifts = [(p, d) for p in range(1, 15) for d in datamod.DIRECTIONS][:shifted_sets]
+        sets = [datamod.shifted(ds.X_test, p, d, ds.background) for p, d in shifts]
+        t0 = time.perf_counter()
+        evaluate_many(model, sets, ds.y_test)
+        many = len(sets) * ds.n_test / (time.perf_counter() - t0)
+        return {"images_per_s": single, "shifted_images_per_s": many}
+
+    def matmul(self) -> float:
+        use_all_cores()  # the threads CNN training uses
+        return matmul_gflops()
+
+
+def _worker(role: str, root: str, precision: str | None, conn) -> None:
+    """Serve one recipe's measurements over ``conn`` until told to quit."""
+    import signal
+    import traceback
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    try:
+        recipe = _Recipe(role, root, precision)
+        conn.send(("ok", None))
+        while True:
+            command, kwargs = conn.recv()
+            if command == "quit":
+                return
+            share, out = others_cpu_share(lambda c=command, k=kwargs: getattr(recipe, c)(**k))
+            conn.send(("ok", {"result": out, "others_cpu_share": share}))
+    except Exception:  # reported by the parent, in one line
+        conn.send(("error", traceback.format_exc().strip().splitlines()[-1]))
+
+
+class _Worker:
+    """A recipe in a child process: nnbook's settings of the process (threads, malloc)
+    cannot leak into the reference's timings, nor the reference's into nnbook's."""
+
+    def __init__(self, role: str, root: Path, precision: str | None):
+        import multiprocessing
+
+        ctx = multiprocessing.get_context("spawn")
+        self.role = role
+        self.conn, child = ctx.Pipe()
+        self.process = ctx.Process(target=_worker, args=(role, str(root), precision, child),
+                                   daemon=True, name=f"nnbook-bench-{role}")
+        self.process.start()
+        child.close()
+        self._answer()
+
+    def _answer(self):
+        try:
+            status, payload = self.conn.recv()
+        except EOFError:
+            raise RuntimeError(f"the {self.role} benchmark process ended unexpectedly") from None
+        if status == "error":
+            raise RuntimeError(f"{self.role} benchmark: {payload}")
+        return payload
+
+    def __call__(self, command: str, **kwargs) -> dict:
+        self.conn.send((command, kwargs))
+        return self._answer()
+
+    def close(self) -> None:
+        if self.process.is_alive():
+            try:
+                self.conn.send(("quit", {}))
+            except OSError:
+                pass
+            self.process.join(timeout=10)
+        if self.process.is_alive():
+            self.process.terminate()
+            self.process.join()
+
+
+def _summary(values: list[float]) -> dict:
+    return {"median": statistics.median(values), "min": min(values), "max": max(values),
+            "all": values}
+
+
+def compare_training(workers: dict, net: str, n_train: int, steps: int, rounds: int,
+                     matmul: list | None = None) -> dict:
+    """Seconds per batch of both recipes in alternating rounds (round r: seed r), the
+    per-round ratios, and, if ``matmul`` is a list, a matmul rate after each round."""
+    per = {"reference": [], "nnbook": []}
+    shares, precision = [], None
     for r in range(rounds):
-        set_seed(r)
-        ref.append(reference_train(make_model(), loader, steps, device) / steps)
-        set_seed(r)
-        ours.append(nnbook_train(make_model(), ds, steps, r, device) / steps)
-    ref_m, ours_m = statistics.median(ref), statistics.median(ours)
-    per_epoch = len(ds.y_train) / 64
-    return {"steps_per_round": steps, "rounds": rounds,
-            "reference_s_per_batch": ref_m, "nnbook_s_per_batch": ours_m,
-            "reference_s_per_epoch": ref_m * per_epoch, "nnbook_s_per_epoch": ours_m * per_epoch,
-            "speedup": ref_m / ours_m, "reference_all": ref, "nnbook_all": ours}
+        for role in ("reference", "nnbook"):
+            out = workers[role]("train", net=net, seed=r, steps=steps)
+            per[role].append(out["result"]["seconds"] / steps)
+            shares.append(out["others_cpu_share"])
+            if role == "nnbook":
+                precision, threads = out["result"]["precision"], out["result"]["threads"]
+        if matmul is not None:
+            out = workers["nnbook"]("matmul")
+            matmul.append(out["result"])
+            shares.append(out["others_cpu_share"])
+    per_epoch = n_train / 64
+    ratios = [a / b for a, b in zip(per["reference"], per["nnbook"], strict=True)]
+    return {"steps_per_round": steps, "rounds": rounds, "nnbook_precision": precision,
+            "nnbook_threads": threads,
+            "reference_s_per_batch": _summary(per["reference"]),
+            "nnbook_s_per_batch": _summary(per["nnbook"]),
+            "reference_s_per_epoch": _summary([t * per_epoch for t in per["reference"]]),
+            "nnbook_s_per_epoch": _summary([t * per_epoch for t in per["nnbook"]]),
+            "speedup": statistics.median(per["reference"]) / statistics.median(per["nnbook"]),
+            "speedup_per_round": _summary(ratios), "others_cpu_share": shares}
 
 
-def compare_accuracy(make_model, ds, root, steps: int, device, seed: int = 0) -> dict:
-    """Same seed, same number of steps: test accuracy of both recipes."""
-    loader = reference_loader(root, True, 64, seed=seed)
-    set_seed(seed)
-    m_ref = make_model()
-    reference_train(m_ref, loader, steps, device)
-    set_seed(seed)
-    m_ours = make_model()
-    nnbook_train(m_ours, ds, steps, seed, device)
-    acc_ref = evaluate(m_ref, ds.X_test, ds.y_test)["accuracy"]
-    acc_ours = evaluate(m_ours, ds.X_test, ds.y_test)["accuracy"]
-    return {"steps": steps, "reference_test_acc": acc_ref, "nnbook_test_acc": acc_ours,
-            "difference": acc_ours - acc_ref}
+def compare_accuracy(workers: dict, net: str, steps: int, seeds: int) -> dict:
+    """Test accuracy of both recipes after ``steps`` steps from seeds 0, 1, ...: the
+    difference of the means, and the spread between seeds that it compares with."""
+    acc = {role: [workers[role]("accuracy", net=net, seed=s, steps=steps)["result"]
+                  for s in range(seeds)] for role in ("reference", "nnbook")}
+    out = {"steps": steps, "seeds": seeds}
+    for role, values in acc.items():
+        out[f"{role}_test_acc"] = statistics.mean(values)
+        out[f"{role}_test_acc_sd"] = statistics.stdev(values) if len(values) > 1 else 0.0
+        out[f"{role}_test_acc_all"] = values
+    out["difference"] = out["nnbook_test_acc"] - out["reference_test_acc"]
+    return out
 
 
-def compare_eval(model, ds, root, device) -> dict:
-    loader = reference_loader(root, False, 1000, seed=0)
-    t_ref, _ = reference_eval(model, loader, device)
-    t0 = time.perf_counter()
-    evaluate(model, ds.X_test, ds.y_test)
-    t_ours = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    for d in datamod.DIRECTIONS:
-        evaluate(model, datamod.shifted(ds.X_test, 2, d, ds.background), ds.y_test)
-    t_shift = time.perf_counter() - t0
-    n = ds.n_test
-    return {"reference_images_per_s": n / t_ref, "nnbook_images_per_s": n / t_ours,
-            "nnbook_shifted_images_per_s": 4 * n / t_shift, "speedup": t_ref / t_ours}
+def compare_eval(workers: dict, n_test: int, rounds: int, shifted_sets: int) -> dict:
+    """Evaluation speed of an (untrained) CNN: the reference test loop against
+    :func:`nnbook.train.evaluate`, and :func:`evaluate_many` on shifted test sets."""
+    ref, ours, many, shares = [], [], [], []
+    for _ in range(rounds):
+        out = workers["reference"]("evaluation", shifted_sets=shifted_sets)
+        ref.append(out["result"]["images_per_s"])
+        shares.append(out["others_cpu_share"])
+        out = workers["nnbook"]("evaluation", shifted_sets=shifted_sets)
+        ours.append(out["result"]["images_per_s"])
+        many.append(out["result"]["shifted_images_per_s"])
+        shares.append(out["others_cpu_share"])
+    return {"reference_images_per_s": _summary(ref), "nnbook_images_per_s": _summary(ours),
+            "nnbook_shifted_images_per_s": _summary(many), "shifted_sets": shifted_sets,
+            "speedup": statistics.median(ours) / statistics.median(ref),
+            "others_cpu_share": shares}
+
+
+def compare(ds: datamod.Dataset, root: Path, steps: int, rounds: int, accuracy_steps: int,
+            accuracy_seeds: int, precision: str | None, shifted_sets: int = 8) -> dict:
+    """Every comparison of the bench, the two recipes each in its own process."""
+    workers = {}
+    try:
+        for role in ("reference", "nnbook"):
+            workers[role] = _Worker(role, root, precision)
+        results = {}
+        matmul: list[float] = []
+        for net in NETS:
+            print(f"timing {net} training ({rounds} rounds x {steps} batches) ...",
+                  file=sys.stderr, flush=True)
+            results[f"{net}_train"] = compare_training(workers, net, ds.n_train, steps, rounds,
+                                                       matmul if net == "cnn" else None)
+            if accuracy_steps:
+                print(f"{net}: test accuracy after {accuracy_steps} steps, {accuracy_seeds} "
+                      f"seeds ...", file=sys.stderr, flush=True)
+                results[f"{net}_accuracy"] = compare_accuracy(workers, net, accuracy_steps,
+                                                              accuracy_seeds)
+        print("timing evaluation ...", file=sys.stderr, flush=True)
+        results["cnn_eval"] = compare_eval(workers, ds.n_test, rounds, shifted_sets)
+    finally:
+        for w in workers.values():
+            w.close()
+    flops = training_flops(CNN())
+    rate = _summary(matmul)
+    results["limit"] = {"matmul_n": 2048, "matmul_gflops": rate,
+                        "cnn_flops_per_image": flops,
+                        "cnn_limit_s_per_epoch": ds.n_train * flops["training"]
+                        / (rate["median"] * 1e9)}
+    for role in ("reference", "nnbook"):
+        per_batch = results["cnn_train"][f"{role}_s_per_batch"]["all"]
+        fractions = [64 * flops["training"] / t / (g * 1e9)
+                     for t, g in zip(per_batch, matmul, strict=True)]
+        results["limit"][f"{role}_fraction"] = _summary(fractions)
+    shares = [s for k, v in results.items() if isinstance(v, dict)
+              for s in v.get("others_cpu_share", [])]
+    results["others_cpu_share"] = _summary(shares)
+    return results
 
 
 def time_book(repo: Path) -> dict:
@@ -221,7 +509,10 @@ def machine() -> dict:
         pass
     info = {"cpu": cpu, "cores": use_all_cores(), "torch": torch.__version__,
             "torch_threads": torch.get_num_threads(), "python": platform.python_version(),
-            "device": pick_device().type}
+            "device": pick_device().type,
+            "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+            "onednn_max_isa": os.environ.get("ONEDNN_MAX_CPU_ISA", ""),
+            "bf16_native": bf16_supported(torch.device("cpu"))}
     if torch.cuda.is_available():
         info["gpu"] = torch.cuda.get_device_name(0)
     return info
@@ -236,6 +527,11 @@ def parser():
     p.add_argument("--rounds", type=int, default=3, help="alternating rounds per comparison")
     p.add_argument("--accuracy-steps", type=int, default=300,
                    help="steps for the same-seed accuracy comparison (0: skip)")
+    p.add_argument("--accuracy-seeds", type=int, default=3,
+                   help="seeds of the accuracy comparison (their spread is the seed noise)")
+    p.add_argument("--precision", choices=("auto", "fp32", "bf16"),
+                   help="nnbook's precision (default: $NNBOOK_PRECISION, else auto); "
+                        "fp32 on a CPU with bf16 is the comparison without bf16")
     p.add_argument("--book", action="store_true", help="also time the whole book build")
     p.add_argument("--json", metavar="PATH", help="write the results as JSON")
     return p
@@ -264,25 +560,19 @@ def main(argv: list[str] | None = None) -> int:
     from .errors import ConfigError
 
     args = parser().parse_args(argv)
-    if args.steps < 1 or args.rounds < 1 or args.accuracy_steps < 0:
-        raise ConfigError("--steps and --rounds must be positive, --accuracy-steps "
-                          "non-negative")
+    if args.steps < 1 or args.rounds < 1 or args.accuracy_steps < 0 or args.accuracy_seeds < 1:
+        raise ConfigError("--steps, --rounds and --accuracy-seeds must be positive, "
+                          "--accuracy-steps non-negative")
     target = _json_target(args.json) if args.json else None
-    device = pick_device()
+    pick_device()  # a bad NNBOOK_DEVICE fails here, before any work
     ds = datamod.fashion_mnist()
     root = torchvision_root(ds)
-    results = {"machine": machine(), "data": ds.describe()}
-    nets = {"cnn": CNN, "mlp": lambda: MLP([784, 32, 10])}
-    for name, make in nets.items():
-        print(f"timing {name} training ({args.rounds} rounds x {args.steps} batches) ...",
-              file=sys.stderr)
-        results[f"{name}_train"] = compare_training(make, ds, root, args.steps, args.rounds,
-                                                    device)
-        if args.accuracy_steps:
-            results[f"{name}_accuracy"] = compare_accuracy(make, ds, root, args.accuracy_steps,
-                                                           device)
-    set_seed(0)
-    results["cnn_eval"] = compare_eval(CNN(), ds, root, device)
+    if args.precision == "bf16" and not bf16_supported(torch.device("cpu")):
+        raise ConfigError("--precision bf16: this CPU has no native bf16; use fp32 or auto")
+    results = {"machine": machine(), "data": ds.describe(),
+               "precision_asked": args.precision or os.environ.get("NNBOOK_PRECISION") or "auto"}
+    results.update(compare(ds, root, args.steps, args.rounds, args.accuracy_steps,
+                           args.accuracy_seeds, args.precision))
     if args.book:
         print("timing the book build (cold, warm) and nbval ...", file=sys.stderr)
         results["book"] = time_book(Path(__file__).resolve().parents[2])
@@ -297,30 +587,73 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _spread(x: dict, fmt: str) -> str:
+    return f"{x['median']:{fmt}} [{x['min']:{fmt}}-{x['max']:{fmt}}]"
+
+
 def format_table(r: dict) -> str:
+    """The bench's results as a text table: medians over the rounds, [min-max] after."""
     m = r["machine"]
-    lines = [f"machine: {m['cpu']}, {m['cores']} cores, torch {m['torch']}, {m['device']}",
-             f"data: {r['data']}", "",
-             f"{'measure':<34}{'reference':>12}{'nnbook':>12}{'ratio':>8}"]
+    isa = f", oneDNN limited to {m['onednn_max_isa']}" if m.get("onednn_max_isa") else ""
+    t = r["cnn_train"]
+    lines = [f"machine: {m['cpu']}, {m['cores']} cores, torch {m['torch']}, {m['device']}; "
+             f"ATen CPU capability {m.get('cpu_capability', '?')}{isa}; native bf16: "
+             f"{'yes' if m.get('bf16_native') else 'no'}",
+             f"precision: nnbook {t['nnbook_precision']} (setting: {r['precision_asked']}), "
+             f"reference fp32 (pytorch/examples); CNN threads: {t['nnbook_threads']}",
+             f"data: {r['data']}",
+             f"{t['rounds']} alternating rounds of {t['steps_per_round']} batches per recipe, "
+             f"each recipe in its own process; other processes used "
+             f"{100 * r['others_cpu_share']['median']:.0f} % of the CPU (median over "
+             f"measurements, max {100 * r['others_cpu_share']['max']:.0f} %)", "",
+             "median [min-max] over the rounds; ratio: of the medians [per-round range]",
+             f"{'measure':<36}{'reference':>22}{'nnbook':>22}{'ratio':>20}"]
     for name in ("cnn", "mlp"):
         t = r[f"{name}_train"]
-        lines.append(f"{name.upper() + ' train, s/epoch':<34}{t['reference_s_per_epoch']:>12.1f}"
-                     f"{t['nnbook_s_per_epoch']:>12.1f}{t['speedup']:>7.2f}x")
+        ratio = t["speedup_per_round"]
+        lines.append(f"{name.upper() + ' train, s/epoch':<36}"
+                     f"{_spread(t['reference_s_per_epoch'], '.1f'):>22}"
+                     f"{_spread(t['nnbook_s_per_epoch'], '.1f'):>22}"
+                     f"{t['speedup']:>8.2f}x [{ratio['min']:.2f}-{ratio['max']:.2f}]")
         if f"{name}_accuracy" in r:
             a = r[f"{name}_accuracy"]
-            lines.append(f"{name.upper() + ' test acc, ' + str(a['steps']) + ' steps':<34}"
-                         f"{a['reference_test_acc']:>12.4f}{a['nnbook_test_acc']:>12.4f}")
+            label = f"{name.upper()} test acc, {a['steps']} steps"
+            lines.append(f"{label:<36}"
+                         f"{_pm(a['reference_test_acc'], a['reference_test_acc_sd']):>22}"
+                         f"{_pm(a['nnbook_test_acc'], a['nnbook_test_acc_sd']):>22}"
+                         f"  mean ± sd of {a['seeds']} seeds")
     e = r["cnn_eval"]
-    lines.append(f"{'CNN eval, images/s':<34}{e['reference_images_per_s']:>12.0f}"
-                 f"{e['nnbook_images_per_s']:>12.0f}{e['speedup']:>7.2f}x")
-    lines.append(f"{'CNN eval shifted sets, images/s':<34}{'':>12}"
-                 f"{e['nnbook_shifted_images_per_s']:>12.0f}")
+    lines.append(f"{'CNN eval, images/s':<36}{_spread(e['reference_images_per_s'], '.0f'):>22}"
+                 f"{_spread(e['nnbook_images_per_s'], '.0f'):>22}{e['speedup']:>8.2f}x")
+    lines.append(f"{'CNN eval, ' + str(e['shifted_sets']) + ' shifted sets, images/s':<36}"
+                 f"{'':>22}{_spread(e['nnbook_shifted_images_per_s'], '.0f'):>22}"
+                 f"  evaluate_many")
+    lim = r["limit"]
+    f = lim["cnn_flops_per_image"]
+    lines += ["",
+              f"limit: float32 matmul {lim['matmul_n']}x{lim['matmul_n']} on "
+              f"{r['cnn_train']['nnbook_threads']} threads: "
+              f"{_spread(lim['matmul_gflops'], '.0f')} GFLOP/s",
+              f"CNN training arithmetic (from the layer shapes): {f['training'] / 1e6:.1f} MFLOP "
+              f"per image (forward {f['forward'] / 1e6:.1f}, backward {f['backward'] / 1e6:.1f}), "
+              f"at the matmul rate {lim['cnn_limit_s_per_epoch']:.1f} s/epoch",
+              f"CNN training step as a fraction of that limit: reference "
+              f"{_spread(_percent(lim['reference_fraction']), '.0f')} %, nnbook "
+              f"{_spread(_percent(lim['nnbook_fraction']), '.0f')} %"]
     if "book" in r:
         b = r["book"]
         lines.append(f"book build quick: cold {b['book_cold_s']:.0f} s (ok={b['book_cold_ok']}), "
                      f"warm {b['book_warm_s']:.0f} s (ok={b['book_warm_ok']}), "
                      f"nbval after build {b['nbval_after_build_s']:.0f} s (ok={b['nbval_ok']})")
     return "\n".join(lines)
+
+
+def _pm(mean: float, sd: float) -> str:
+    return f"{100 * mean:.2f} ± {100 * sd:.2f} %"
+
+
+def _percent(x: dict) -> dict:
+    return {k: 100 * x[k] for k in ("median", "min", "max")}
 
 
 if __name__ == "__main__":
