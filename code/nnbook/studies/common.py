@@ -11,7 +11,7 @@ import torch
 from .. import data as datamod
 from .. import shifts
 from ..models import count_parameters
-from ..train import TrainConfig, evaluate, fit, predict
+from ..train import TrainConfig, evaluate, evaluate_many, fit, predict
 
 #: Test images are shifted by 0 to MAX_SHIFT pixels in each axis direction.
 MAX_SHIFT = 4
@@ -41,8 +41,8 @@ def monitor_part(X: torch.Tensor, y: torch.Tensor, n: int) -> tuple[torch.Tensor
 
 
 def accuracies(model, sets: list[torch.Tensor], y: torch.Tensor) -> list[float]:
-    """Accuracy of ``model`` on each of ``sets`` (same labels ``y``)."""
-    return [evaluate(model, X, y)["accuracy"] for X in sets]
+    """Accuracy of ``model`` on each of ``sets`` (same labels ``y``), in one pass."""
+    return evaluate_many(model, sets, y)
 
 
 def shift_accuracy(model, X: torch.Tensor, y: torch.Tensor, background: float,
