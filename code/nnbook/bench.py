@@ -364,6 +364,8 @@ def compare_training(workers: dict, net: str, n_train: int, steps: int, rounds: 
     per-round ratios, and, if ``matmul`` is a list, a matmul rate after each round."""
     per = {"reference": [], "nnbook": []}
     shares, retries = [], []
+    for role in ("reference", "nnbook"):  # untimed: first calls create kernels, touch memory
+        workers[role]("train", net=net, seed=rounds, steps=5)
     for r in range(rounds):
         calls = [lambda role=role, r=r: workers[role]("train", net=net, seed=r, steps=steps)
                  for role in ("reference", "nnbook")]
@@ -408,6 +410,8 @@ def compare_eval(workers: dict, n_test: int, rounds: int, shifted_sets: int,
     """Evaluation speed of an (untrained) CNN: the reference test loop against
     :func:`nnbook.train.evaluate`, and :func:`evaluate_many` on shifted test sets."""
     ref, ours, many, shares, retries = [], [], [], [], []
+    for role in ("reference", "nnbook"):  # untimed warm-up
+        workers[role]("evaluation", shifted_sets=1)
     for _ in range(rounds):
         a, b = _round([lambda role=role: workers[role]("evaluation", shifted_sets=shifted_sets)
                        for role in ("reference", "nnbook")], max_others, retries)
