@@ -366,6 +366,9 @@ ENV: dict[str, Var] = {
                                       "bf16", one_of(("auto", "fp32", "bf16"), "precision")),
     "NNBOOK_PROGRESS": Var("flag", "1: progress bars even off a terminal; 0: never "
                                    "(default: on a terminal)"),
+    "NNBOOK_MALLOC": Var("choice", "tuned (default: glibc keeps up to 64 MB of freed memory "
+                                   "for reuse, faster CNN steps) or default (leave malloc alone)",
+                         one_of(("tuned", "default"), "malloc")),
     "NNBOOK_CHROMIUM": Var("path", "the Chromium binary of the browser test"),
     "NNBOOK_HTML": Var("path", "the built HTML the browser test opens (default _build/html)"),
 }

@@ -106,7 +106,7 @@ def keep_freed_memory() -> bool:
         return _MALLOC_TUNED[0]
     ok = False
     if (sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc"
-            and os.environ.get("NNBOOK_MALLOC", "") != "default"):
+            and configspec.env("NNBOOK_MALLOC", "tuned") != "default"):
         try:
             libc = ctypes.CDLL("libc.so.6")
             m_trim_threshold, m_mmap_threshold = -1, -3  # from <malloc.h>
