@@ -214,3 +214,17 @@ def test_evaluate_many_gives_evaluates_numbers():
     assert evaluate_many(mlp, sets[:1], y) == [evaluate(mlp, X, y)["accuracy"]]
     with pytest.raises(ConfigError):
         evaluate_many(model, [X[:10]], y)
+
+
+def test_a_fresh_cnn_can_be_evaluated_then_trained(monkeypatch):
+    """predict() on a model that was never prepared must not turn its parameters into
+    inference tensors (a learning curve measures before the first step), in fp32 too."""
+    from nnbook.train import evaluate_many, predict
+
+    monkeypatch.setenv("NNBOOK_PRECISION", "fp32")
+    X, y = torch.randn(64, 1, 28, 28), torch.randint(0, 10, (64,))
+    for measure in (lambda m: predict(m, X), lambda m: evaluate_many(m, [X], y)):
+        model = CNN()
+        measure(model)
+        hist = fit(model, X, y, TrainConfig(num_epochs=1, batch_size=32, max_steps=2))
+        assert hist[-1]["steps"] == 2

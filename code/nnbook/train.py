@@ -261,11 +261,15 @@ def eval_batch_size(model: torch.nn.Module, device: torch.device) -> int:
     return 64 if has_conv and device.type == "cpu" else 2000
 
 
-@torch.inference_mode()
 def predict(model: torch.nn.Module, X: torch.Tensor, batch_size: int | None = None
             ) -> torch.Tensor:
     """Logits of ``model`` on ``X``, computed in eval mode in batches of ``batch_size``
-    (default: :func:`eval_batch_size`)."""
+    (default: :func:`eval_batch_size`).
+
+    The model is moved and converted (:func:`prepare`) *before* inference mode starts:
+    parameters converted inside it would become inference tensors, which a later
+    training step of the same model cannot use (a learning curve measured before the
+    first step does exactly that)."""
     device = next(model.parameters()).device
     keep_freed_memory()
     set_threads(model)
@@ -274,8 +278,9 @@ def predict(model: torch.nn.Module, X: torch.Tensor, batch_size: int | None = No
     was_training = model.training
     model.eval()
     try:
-        out = [model(X[i:i + batch_size].to(device)).float().cpu()
-               for i in range(0, len(X), batch_size)]
+        with torch.inference_mode():
+            out = [model(X[i:i + batch_size].to(device)).float().cpu()
+                   for i in range(0, len(X), batch_size)]
     finally:
         model.train(was_training)
     return torch.cat(out) if out else torch.empty(0)
@@ -291,7 +296,6 @@ def evaluate(model: torch.nn.Module, X: torch.Tensor, y: torch.Tensor,
             "loss": loss_fn(logits, y, loss).item()}
 
 
-@torch.inference_mode()
 def evaluate_many(model: torch.nn.Module, Xs: list[torch.Tensor], y: torch.Tensor,
                   batch_size: int | None = None) -> list[float]:
     """Accuracy of ``model`` on each data set of ``Xs`` (all labelled ``y``, e.g. shifted
@@ -314,10 +318,11 @@ def evaluate_many(model: torch.nn.Module, Xs: list[torch.Tensor], y: torch.Tenso
     was_training = model.training
     model.eval()
     try:
-        for k, X in enumerate(Xs):
-            for i in range(0, n, batch_size):
-                logits = model(X[i:i + batch_size].to(device))
-                correct[k] += (logits.argmax(1) == y[i:i + batch_size]).sum()
+        with torch.inference_mode():  # after prepare(): see predict()
+            for k, X in enumerate(Xs):
+                for i in range(0, n, batch_size):
+                    logits = model(X[i:i + batch_size].to(device))
+                    correct[k] += (logits.argmax(1) == y[i:i + batch_size]).sum()
     finally:
         model.train(was_training)
     return (correct.float() / n).tolist()  # float32, as evaluate computes it
