@@ -110,6 +110,10 @@ class Finding:
     rule: str
     numbers: dict = field(default_factory=dict)
 
+    def __post_init__(self):
+        # a comparison of numpy numbers gives numpy.bool, which JSON and ``is True`` reject
+        object.__setattr__(self, "holds", bool(self.holds))
+
     @property
     def verdict(self) -> str:
         return "holds" if self.holds else "does not hold"

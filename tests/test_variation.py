@@ -1,0 +1,50 @@
+"""The rules that turn measured variation into the bands the tests hold numbers to."""
+
+import json
+
+import numpy as np
+
+from nnbook import findings as F
+from nnbook import variation
+
+
+def _record(env, offset, numbers, findings=None):
+    return {"view": "v", "glue": "v", "profile": "quick", "seed_offset": offset, "env": env,
+            "cpu": "AVX512", "numbers": numbers, "findings": findings or {}, "claims": {},
+            "data": {}}
+
+
+def _write(folder, records):
+    folder.mkdir()
+    (folder / "m.jsonl").write_text("".join(json.dumps(r, default=variation._plain) + "\n"
+                                            for r in records))
+
+
+def test_counts_are_exact_for_the_books_seeds_and_record_other_seeds(tmp_path):
+    num = lambda n, acc: {"reproduced": {"value": n, "kind": "count", "bound": None},  # noqa: E731
+                          "seed": {"value": n, "kind": "config", "bound": None},
+                          "acc": {"value": acc, "kind": "percent", "bound": None}}
+    recs = [_record({"P": "fp32"}, 0, num(4, 99.0)), _record({"P": "auto"}, 0, num(4, 99.8)),
+            _record({"P": "fp32"}, 10, num(5, 98.9))]
+    _write(tmp_path / "in", recs)
+    out = variation.bands(tmp_path / "in", "quick", target=tmp_path / "bands.json")
+    assert out["bands"]["v.reproduced"]["band"] == [4, 4]
+    assert out["bands"]["v.reproduced"]["measured"]["other_seeds"] == ["5"]
+    lo, hi = out["bands"]["v.acc"]["band"]
+    assert lo < 98.9 and hi == 100.0  # widened by half the range, never above 100 %
+
+
+def test_a_count_that_differs_between_machines_has_no_band(tmp_path):
+    num = lambda n: {"k": {"value": n, "kind": "count", "bound": None}}  # noqa: E731
+    _write(tmp_path / "in", [_record({"P": "fp32"}, 0, num(3)), _record({"P": "auto"}, 0, num(4))])
+    out = variation.bands(tmp_path / "in", "quick", target=tmp_path / "bands.json")
+    assert out["bands"]["v.k"]["band"] == {"differs": ["3", "4"]}
+
+
+def test_findings_are_counted_and_numpy_verdicts_are_plain_bools(tmp_path):
+    f = F.Finding("x", "a statement", np.float64(2.0) > np.float64(1.0), "evidence", "rule")
+    assert f.holds is True
+    recs = [_record({}, off, {}, {"x": f.holds, "y": off == 0}) for off in (0, 10, 20)]
+    _write(tmp_path / "in", recs)
+    out = variation.bands(tmp_path / "in", "quick", target=tmp_path / "bands.json")
+    assert out["findings"] == {"v.x": {"held": 3, "of": 3}, "v.y": {"held": 1, "of": 3}}
