@@ -751,13 +751,17 @@ def test_a_real_ctrl_c_is_one_line(tmp_path):
                              "snapshots=[100000]", "--set", "grid=3"], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-    deadline = time.time() + 60
-    while time.time() < deadline and not list((tmp_path / "c").glob(".*.lock")):
-        time.sleep(0.05)  # the lock file appears when training starts
+    start = time.time()
+    while proc.poll() is None and time.time() < start + 60 \
+            and not list((tmp_path / "c").glob(".*.lock")):
+        time.sleep(0.05)  # the lock file appears when training starts (about 30 s of it)
     time.sleep(0.3)
+    running = proc.poll() is None
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130, err
+    assert running, (f"the run ended after {time.time() - start:.1f} s, before it could be "
+                     f"interrupted (exit {proc.returncode}): {err[-500:]}")
+    assert proc.returncode == 130, (proc.returncode, err[-500:], time.time() - start)
     assert err.strip().splitlines()[-1] == ("nnbook: error: interrupted (Ctrl-C); nothing "
                                             "half-written was stored")
     assert "Traceback" not in err and not list((tmp_path / "c").rglob("result.json"))
