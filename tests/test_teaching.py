@@ -16,7 +16,7 @@ from bs4 import BeautifulSoup
 ROOT = Path(__file__).resolve().parent.parent
 HTML = ROOT / "_build" / "html"
 #: Chapters that teach (the front page, the build notes and the bibliography do not).
-NOT_CHAPTERS = {"book/intro", "book/bibliography", "book/pipeline", "book/reproduction"}
+NOT_CHAPTERS = {"book/intro", "book/bibliography", "book/pipeline"}
 CHAPTERS = [f for f in toc_files() if f not in NOT_CHAPTERS]
 CELL = re.compile(r"```\{code-cell\}[^\n]*\n(.*?)```", re.S)
 FILE_NAME = re.compile(r"^[\w./-]+\.(png|jpe?g|svg|gif)$|^[0-9a-f]{32,}", re.I)
