@@ -210,7 +210,7 @@ def bands(in_dir: Path, profile: str, target: Path = BANDS_FILE) -> dict:
                              if off != 0} - {json.dumps(v) for v in base})
             vals, other_seeds = base, others or None
         b = band(kind, vals, bound)
-        if b is None:
+        if b is None and kind != "text":
             continue
         numeric = [float(v) for v in vals if isinstance(v, (int, float)) and v is not None
                    and math.isfinite(float(v))]
@@ -297,6 +297,13 @@ def main(argv: list[str] | None = None) -> int:
           f"{result['measured']['builds']} builds written to {BANDS_FILE}")
     for k, v in bad.items():
         print(f"  count/config {k} differs between builds: {v}")
+    for k, v in result["bands"].items():
+        b, m = v["band"], v["measured"]
+        if isinstance(b, list) and m["min"] is not None and (
+                (b[0] is not None and m["min"] < b[0]) or (b[1] is not None and m["max"] > b[1])):
+            bad[k] = b
+            print(f"  {k}: measured {m['min']:g}-{m['max']:g} outside its own band {b}: "
+                  f"is {v['kind']!r} the right kind?")
     for k in weak:
         print(f"  finding {k} held in {result['findings'][k]['held']} of "
               f"{result['findings'][k]['of']} builds: do not state it")
