@@ -86,8 +86,10 @@ def test_evaluate_and_max_steps():
     assert 0 <= ev["accuracy"] <= 1 and ev["loss"] > 0
 
 
-def test_precision_choice():
+def test_precision_choice(monkeypatch):
     from nnbook.train import bf16_supported, resolve_precision
+
+    monkeypatch.delenv("NNBOOK_PRECISION", raising=False)  # the config's setting decides
 
     cpu = torch.device("cpu")
     with pytest.raises(ConfigError, match="precision"):
