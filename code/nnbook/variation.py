@@ -223,6 +223,7 @@ def bands(in_dir: Path, profile: str, target: Path = BANDS_FILE) -> dict:
             out[gk]["measured"]["other_seeds"] = other_seeds
     envs = sorted({json.dumps(r["env"], sort_keys=True) + " cpu=" + r["cpu"] for r in records})
     doc = json.loads(target.read_text()) if target.is_file() else {}
+    doc = {k: v for k, v in doc.items() if k in ("quick", "full")}  # nothing older survives
     doc["rules"] = ("count and config: exactly equal in every measured build of the book's "
                     "own seeds (other seed sets' values recorded as other_seeds); percent, "
                     "points, signed: the measured range widened by half of itself on each side "
