@@ -16,7 +16,7 @@ def _record(env, offset, numbers, findings=None):
 
 def _write(folder, records):
     folder.mkdir()
-    (folder / "m.jsonl").write_text("".join(json.dumps(r, default=variation._plain) + "\n"
+    (folder / "m.jsonl").write_text("".join(json.dumps(r) + "\n"
                                             for r in records))
 
 

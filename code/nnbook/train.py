@@ -13,6 +13,7 @@ every experiment of the book.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import math
 import os
@@ -261,28 +262,33 @@ def eval_batch_size(model: torch.nn.Module, device: torch.device) -> int:
     return 64 if has_conv and device.type == "cpu" else 2000
 
 
-def predict(model: torch.nn.Module, X: torch.Tensor, batch_size: int | None = None
-            ) -> torch.Tensor:
-    """Logits of ``model`` on ``X``, computed in eval mode in batches of ``batch_size``
-    (default: :func:`eval_batch_size`).
-
-    The model is moved and converted (:func:`prepare`) *before* inference mode starts:
-    parameters converted inside it would become inference tensors, which a later
-    training step of the same model cannot use (a learning curve measured before the
-    first step does exactly that)."""
+@contextlib.contextmanager
+def _inference(model: torch.nn.Module, batch_size: int | None):
+    """Set ``model`` up for inference and yield ``(device, batch_size)``: moved and
+    converted (:func:`prepare`) *before* inference mode starts, since parameters
+    converted inside it would become inference tensors, which a later training step of
+    the same model cannot use (a learning curve measured before the first step does
+    exactly that); in eval mode until the block ends, then as it was."""
     device = next(model.parameters()).device
     keep_freed_memory()
     set_threads(model)
     prepare(model, device)
-    batch_size = batch_size or eval_batch_size(model, device)
     was_training = model.training
     model.eval()
     try:
         with torch.inference_mode():
-            out = [model(X[i:i + batch_size].to(device)).float().cpu()
-                   for i in range(0, len(X), batch_size)]
+            yield device, batch_size or eval_batch_size(model, device)
     finally:
         model.train(was_training)
+
+
+def predict(model: torch.nn.Module, X: torch.Tensor, batch_size: int | None = None
+            ) -> torch.Tensor:
+    """Logits of ``model`` on ``X``, computed in eval mode in batches of ``batch_size``
+    (default: :func:`eval_batch_size`)."""
+    with _inference(model, batch_size) as (device, batch_size):
+        out = [model(X[i:i + batch_size].to(device)).float().cpu()
+               for i in range(0, len(X), batch_size)]
     return torch.cat(out) if out else torch.empty(0)
 
 
@@ -308,23 +314,13 @@ def evaluate_many(model: torch.nn.Module, Xs: list[torch.Tensor], y: torch.Tenso
         raise ConfigError(f"evaluate_many: every set needs the {n} images that y labels "
                           f"(got {sorted({len(X) for X in Xs})})" if n else
                           "evaluate_many: empty data set")
-    device = next(model.parameters()).device
-    keep_freed_memory()
-    set_threads(model)
-    prepare(model, device)
-    batch_size = batch_size or eval_batch_size(model, device)
-    y = y.to(device)
-    correct = torch.zeros(len(Xs), dtype=torch.long, device=device)
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.inference_mode():  # after prepare(): see predict()
-            for k, X in enumerate(Xs):
-                for i in range(0, n, batch_size):
-                    logits = model(X[i:i + batch_size].to(device))
-                    correct[k] += (logits.argmax(1) == y[i:i + batch_size]).sum()
-    finally:
-        model.train(was_training)
+    with _inference(model, batch_size) as (device, batch_size):
+        y = y.to(device)
+        correct = torch.zeros(len(Xs), dtype=torch.long, device=device)
+        for k, X in enumerate(Xs):
+            for i in range(0, n, batch_size):
+                logits = model(X[i:i + batch_size].to(device))
+                correct[k] += (logits.argmax(1) == y[i:i + batch_size]).sum()
     return (correct.float() / n).tolist()  # float32, as evaluate computes it
 
 

@@ -99,16 +99,9 @@ def measure(profile: str, offsets, out: Path, views=None) -> None:
                       "data": _data_signature(v),
                       "seconds": round(time.perf_counter() - t0, 1)}
             with open(out, "a") as f:
-                f.write(json.dumps(record, default=_plain) + "\n")
+                f.write(json.dumps(record) + "\n")
             print(f"nnbook variation: {name} offset {offset} {env} "
                   f"({record['seconds']:.0f} s)", file=sys.stderr, flush=True)
-
-
-def _plain(obj):
-    """numpy scalars (a finding's numbers, a band's value) as the Python numbers JSON writes."""
-    if hasattr(obj, "item"):
-        return obj.item()
-    raise TypeError(f"variation: cannot record {type(obj).__name__} {obj!r} as JSON")
 
 
 def _verdict(judgement) -> str:
@@ -226,10 +219,10 @@ def bands(in_dir: Path, profile: str, target: Path = BANDS_FILE) -> dict:
     doc = {k: v for k, v in doc.items() if k in ("quick", "full")}  # nothing older survives
     doc["rules"] = ("count and config: exactly equal in every measured build of the book's "
                     "own seeds (other seed sets' values recorded as other_seeds); percent, "
-                    "points, signed: the measured range widened by half of itself on each side "
-                    "(at least 0.5 points for "
-                    "percentages), clipped to the quantity's range; positive: the range "
-                    "widened by the square root of its ratio (at least 1.1x) on a log scale; "
+                    "points, signed: the measured range widened by half of itself on each "
+                    "side (at least 0.5 points for percentages), clipped to the quantity's "
+                    "range; positive: the range widened by the square root of its ratio (at "
+                    "least 1.1x) on a log scale; "
                     "roundoff: between 0 and the bound the prose states; machine: any "
                     "positive value; text: not held")
     doc[profile] = {
