@@ -5,8 +5,9 @@ Adadelta, the trainer's own loop), profiles ``--steps`` steps after ``--warmup``
 with ``torch.profiler`` and prints a Markdown table: milliseconds per step for
 each part of the network (forward and backward apart), the optimizer, the loss,
 layout copies and casts, and what the profiler cannot attribute (Python and
-dispatch). ``--lecture`` profiles the network written the way pytorch/examples
-writes it (ReLU before pooling, ``nn.Dropout``, ``torch.flatten``) with the same
+dispatch). ``--lecture`` profiles the network as the chapters show it
+(``nn.Dropout``, ``torch.flatten``, as pytorch/examples writes it) without the
+faster dropout layers that ``fit`` swaps in (``nnbook.speedups``), with the same
 weights and trainer, for comparison.
 
     python benchmarks/profile_step.py [--precision fp32|bf16|auto] [--lecture]
@@ -26,7 +27,6 @@ import time
 
 import torch
 from torch import nn
-from torch.nn import functional as F
 
 from nnbook import data as datamod
 from nnbook.bench import others_cpu_share
@@ -44,27 +44,18 @@ BACKWARD = {  # autograd node -> part of the step
 FORWARD = {  # top-level operator outside any module -> part of the step
     "aten::relu": "ReLU", "aten::max_pool2d": "max-pool", "aten::cross_entropy_loss": "loss",
     "aten::to": "casts (bf16)", "aten::flatten": "flatten (layout copy)",
-    "_Flatten": "flatten (layout copy)",
 }
 
 
-class LectureCNN(nn.Module):
-    """The same layers, written as pytorch/examples does (for ``--lecture``)."""
+class TorchDropout(nn.Dropout):
+    """torch's own dropout under another name: ``fit`` swaps only layers of exactly
+    ``nn.Dropout`` for its faster twin (``nnbook.speedups``), so ``--lecture`` keeps
+    these and profiles the teaching code as it is."""
 
-    def __init__(self, model: CNN):
-        super().__init__()
-        self.conv1, self.conv2, self.fc1, self.fc2 = model.conv1, model.conv2, model.fc1, model.fc2
-        self.dropout1, self.dropout2 = nn.Dropout(0.25), nn.Dropout(0.5)
 
-    def forward(self, x):
-        x = F.relu(self.conv1(x))
-        x = F.relu(self.conv2(x))
-        x = F.max_pool2d(x, 2)
-        x = self.dropout1(x)
-        x = torch.flatten(x, 1)
-        x = F.relu(self.fc1(x))
-        x = self.dropout2(x)
-        return self.fc2(x)
+def teaching_as_is(model: CNN) -> CNN:
+    model.dropout1, model.dropout2 = TorchDropout(0.25), TorchDropout(0.5)
+    return model
 
 
 def scope_modules(model: nn.Module) -> None:
@@ -200,7 +191,7 @@ def main(argv=None) -> int:
     set_seed(0)
     model = CNN()
     if args.lecture:
-        model = LectureCNN(model)
+        model = teaching_as_is(model)
     t0 = time.perf_counter()
     r = profile_steps(model, ds, args.steps, args.warmup, args.precision)
     cpu = torch.backends.cpu.get_cpu_capability()

@@ -52,8 +52,8 @@ def _describe(node: fx.Node, module: nn.Module | None) -> str | None:
 
 
 class _Tracer(fx.Tracer):
-    """fx's tracer, with every dropout layer one operation (``nnbook.models.Dropout``, a
-    subclass of ``nn.Dropout`` with cheaper masks, included)."""
+    """fx's tracer, with every dropout layer one operation (subclasses of ``nn.Dropout``,
+    such as the trainer's :class:`nnbook.speedups.Dropout`, included)."""
 
     def is_leaf_module(self, m: nn.Module, module_qualified_name: str) -> bool:
         return isinstance(m, nn.Dropout) or super().is_leaf_module(m, module_qualified_name)
@@ -63,13 +63,7 @@ def stages(model: nn.Module, in_shape=(1, 28, 28)) -> list[dict]:
     """``[{"op", "shape", "params"}, ...]``: the input, then every operation of
     ``model.forward`` in order, with the shape of one sample after it and the number
     of weights the operation holds."""
-    import math
-
-    from . import models
-
-    # functions of nnbook.models that forward calls (a layout-preserving flatten, say)
-    # stay single operations instead of being traced through
-    tracer = _Tracer(autowrap_modules=(math, models))
+    tracer = _Tracer()
     traced = fx.GraphModule(model, tracer.trace(model))
     modules = dict(traced.named_modules())
     shapes: dict[str, tuple] = {}

@@ -105,69 +105,6 @@ class DeepMLP(nn.Module):
         return self.out(f)
 
 
-class Dropout(nn.Dropout):
-    """``nn.Dropout`` (each input zeroed with probability ``p``, the others scaled by
-    1/(1-p), the identity in eval mode), with its mask drawn from random bytes.
-
-    torch draws a CPU dropout mask one float at a time with ``bernoulli_``, which
-    took 3.6 ms of a 25 ms training step of the lecture's CNN here; comparing random
-    bytes with ``256 p`` gives the same distribution exactly when ``256 p`` is a whole
-    number (p = 0.25, 0.5) at a twentieth of the cost (``benchmarks/README.md``).
-    Other ``p`` and other devices use torch's own mask.
-    """
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        threshold = self.p * 256
-        if (not self.training or self.inplace or x.device.type != "cpu"
-                or threshold != int(threshold) or not 0 < self.p < 1):
-            return super().forward(x)
-        keep = random_bytes_like(x) >= int(threshold)  # P(byte < 256 p) = p exactly
-        return x * keep.to(x.dtype).mul_(1 / (1 - self.p))
-
-
-def random_bytes_like(x: torch.Tensor) -> torch.Tensor:
-    """Independent uniform bytes (uint8) shaped and laid out like ``x`` (from torch's
-    seeded generator). ``random_`` fills int64 with 63 random bits, so each word gives
-    7 uniform bytes."""
-    n = x.numel()
-    words = torch.empty((n + 6) // 7, dtype=torch.int64, device=x.device).random_()
-    flat = words.view(torch.uint8).view(-1, 8)[:, :7].reshape(-1)[:n]
-    if _is_channels_last(x):  # same layout as x: elementwise ops on both stay contiguous
-        n_, c, h, w = x.shape
-        return flat.view(n_, h, w, c).permute(0, 3, 1, 2)
-    return flat.view(x.shape)
-
-
-class _Flatten(torch.autograd.Function):
-    """``torch.flatten(x, 1)`` whose gradient comes back in ``x``'s memory layout.
-
-    Flattening a channels-last tensor copies it; autograd hands the gradient back
-    in the copy's (NCHW) layout, and the pooling layer's backward then converts
-    whole 24x24 feature maps to and fro (4.7 ms of a 25 ms step here)."""
-
-    @staticmethod
-    def forward(ctx, x):
-        ctx.shape, ctx.channels_last = x.shape, _is_channels_last(x)
-        return x.contiguous().flatten(1)
-
-    @staticmethod
-    def backward(ctx, grad):
-        grad = grad.reshape(ctx.shape)
-        return grad.contiguous(memory_format=torch.channels_last) if ctx.channels_last else grad
-
-
-def _is_channels_last(x: torch.Tensor) -> bool:
-    return x.dim() == 4 and not x.is_contiguous() and x.is_contiguous(
-        memory_format=torch.channels_last)
-
-
-def flatten(x: torch.Tensor) -> torch.Tensor:
-    """``torch.flatten(x, 1)``; for channels-last ``x`` the gradient keeps that layout."""
-    if x.requires_grad and _is_channels_last(x):
-        return _Flatten.apply(x)
-    return torch.flatten(x, 1)
-
-
 class CNN(nn.Module):
     """The lecture's CNN (pytorch/examples' MNIST net).
 
@@ -177,10 +114,9 @@ class CNN(nn.Module):
     (64·6·6 = 2304 features), the variant that tests "more pooling, more
     translation invariance".
 
-    It computes what pytorch/examples' ``forward`` computes (bit for bit, dropout
-    aside), with less work for a CPU: :class:`Dropout` draws its masks from random
-    bytes and :func:`flatten` hands the gradient back in the channels-last layout
-    the convolutions use (``benchmarks/README.md``).
+    Written as pytorch/examples writes it. While it trains, :func:`nnbook.train.fit`
+    swaps in faster dropout layers that compute the same function
+    (:mod:`nnbook.speedups`).
     """
 
     def __init__(self, extra_pool: bool = False, num_classes: int = 10):
@@ -188,8 +124,8 @@ class CNN(nn.Module):
         self.extra_pool = extra_pool
         self.conv1 = nn.Conv2d(1, 32, 3, 1)
         self.conv2 = nn.Conv2d(32, 64, 3, 1)
-        self.dropout1 = Dropout(0.25)
-        self.dropout2 = Dropout(0.5)
+        self.dropout1 = nn.Dropout(0.25)
+        self.dropout2 = nn.Dropout(0.5)
         features = 64 * (6 * 6 if extra_pool else 12 * 12)
         self.fc1 = nn.Linear(features, 128)
         self.fc2 = nn.Linear(128, num_classes)
@@ -207,7 +143,7 @@ class CNN(nn.Module):
         if self.extra_pool:
             x = F.max_pool2d(x, 2)
         x = self.dropout1(x)
-        x = flatten(x)
+        x = torch.flatten(x, 1)
         x = F.relu(self.fc1(x))
         x = self.dropout2(x)
         return self.fc2(x)
@@ -266,8 +202,8 @@ class GapCNN(nn.Module):
         super().__init__()
         self.conv1 = nn.Conv2d(1, 32, 3, 1)
         self.conv2 = nn.Conv2d(32, 64, 3, 1)
-        self.dropout1 = Dropout(0.25)
-        self.dropout2 = Dropout(0.5)
+        self.dropout1 = nn.Dropout(0.25)
+        self.dropout2 = nn.Dropout(0.5)
         self.fc1 = nn.Linear(64, 128)
         self.fc2 = nn.Linear(128, num_classes)
 
@@ -297,8 +233,8 @@ class WideCNN(nn.Module):
         self.conv1 = nn.Conv2d(1, 32, 3, 1)
         self.conv2 = nn.Conv2d(32, 64, 3, 1)
         self.conv3 = nn.Conv2d(64, 128, 3, 1)
-        self.dropout1 = Dropout(0.25)
-        self.dropout2 = Dropout(0.5)
+        self.dropout1 = nn.Dropout(0.25)
+        self.dropout2 = nn.Dropout(0.5)
         self.fc1 = nn.Linear(128 * 5 * 5, 256)
         self.fc2 = nn.Linear(256, num_classes)
 
@@ -309,7 +245,7 @@ class WideCNN(nn.Module):
         x = F.relu(self.conv3(x))
         x = F.max_pool2d(x, 2)
         x = self.dropout1(x)
-        x = flatten(x)
+        x = torch.flatten(x, 1)
         x = F.relu(self.fc1(x))
         x = self.dropout2(x)
         return self.fc2(x)
