@@ -27,7 +27,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from . import configspec
+from . import configspec, cores
 from .errors import ConfigError
 
 OPTIMIZERS = ("adadelta", "sgd", "adam")
@@ -56,15 +56,14 @@ def pick_device(name: str | None = None) -> torch.device:
 def use_all_cores() -> int:
     """Let torch use every core this process may run on (or ``$NNBOOK_THREADS``).
 
-    Returns the number of threads. On a loaded machine small models can run
-    faster on one thread: set ``NNBOOK_THREADS=1``.
+    The cores are the affinity mask's, capped by the container's CPU quota (cgroup
+    ``cpu.max`` or ``cpu.cfs_quota_us``; :mod:`nnbook.cores`): on Binder the node's 16
+    cores are listed but one or two may be used. Returns the number of threads. On a
+    loaded machine small models can run faster on one thread: set ``NNBOOK_THREADS=1``.
     """
     n = configspec.threads()  # parsed and checked; warns when above the cores
     if n is None:
-        try:
-            n = len(os.sched_getaffinity(0))
-        except AttributeError:  # not on Linux
-            n = os.cpu_count() or 1
+        n = cores.available_cores()
     if torch.get_num_threads() != n:
         torch.set_num_threads(n)
     return n
