@@ -183,15 +183,49 @@ def view(name: str, profile: str | None = None, seed_offset: int = 0, **options)
 # ----------------------------------------------------------------------------- in a chapter
 
 def glue_all(*views: View) -> None:
-    """Glue every number of ``views`` into the page (``{glue:text}`<view>.<key>```)."""
+    """Glue every number of ``views`` into the page (``{glue:text}`<view>.<key>```).
+
+    The book build pastes each number into the prose. Opened as a notebook (Binder, a
+    download), the prose keeps its placeholders, so the cell also shows a note that says
+    what they are and lists every number under its key (the book hides this cell)."""
+    from IPython.display import HTML, display
     from myst_nb import glue
 
+    rows = []
     for v in views:
         for key, number in v.numbers.items():
             value = number.value
             if isinstance(value, float) and not math.isfinite(value):
                 value = "–"
             glue(v.glue_key(key), value, display=False)
+            rows.append((v.glue_key(key), value))
+    display(HTML(glue_note(rows)))
+
+
+def glue_note(rows: list[tuple[str, object]]) -> str:
+    """The note a notebook reader sees under a chapter's first cell: what a placeholder such
+    as ``{glue:text}`rings.n``` in the text is, and the value of every key."""
+    from html import escape
+
+    def show(value) -> str:
+        if isinstance(value, float):
+            return f"{value:.4g}"
+        return str(value)
+
+    example = rows[0][0] if rows else "rings.n"
+    cells = "".join(f"<tr><td><code>{escape(k)}</code></td><td>{escape(show(v))}</td></tr>"
+                    for k, v in rows)
+    return (f"<details class='nnbook-glue-note'><summary><b>Reading this chapter as a "
+            f"notebook:</b> the text's placeholders such as <code>{{glue:text}}`"
+            f"{escape(example)}`</code> are numbers this cell computed ({len(rows)} of "
+            f"them; click to list them).</summary><p>In the book, the build pastes each "
+            f"number into the sentence (a format such as <code>:.1f</code> after the key "
+            f"sets its digits); in a notebook the text keeps the placeholder and the "
+            f"values are listed here, under the same keys. Cross-references such as "
+            f"<code>{{numref}}`fig-...`</code> name the figures and tables below, and "
+            f"<code>{{literalinclude}}</code> shows a file of the <code>nnbook</code> "
+            f"package (<code>code/nnbook/</code>).</p><table><tr><th>key</th><th>value"
+            f"</th></tr>{cells}</table></details>")
 
 
 def check(v: View, *names: str):
