@@ -148,12 +148,12 @@ def test_binder_files():
     assert "-r ../requirements.txt" in reqs and "jupyterlab-myst" in reqs
 
 
-def _run_in_kernel(code: str, env: dict) -> list[dict]:
+def _run_in_kernel(cells: list[str], env: dict) -> list[list[dict]]:
     import nbformat
     from nbclient import NotebookClient
 
     nb = nbformat.v4.new_notebook()
-    nb.cells.append(nbformat.v4.new_code_cell(code))
+    nb.cells = [nbformat.v4.new_code_cell(c) for c in cells]
     old = dict(os.environ)
     os.environ.clear()
     os.environ.update(env)
@@ -162,12 +162,13 @@ def _run_in_kernel(code: str, env: dict) -> list[dict]:
     finally:
         os.environ.clear()
         os.environ.update(old)
-    return nb.cells[0].outputs
+    return [c.outputs for c in nb.cells]
 
 
-PROGRESS_CELL = """
+FIT_CELL = """
 import torch
 from nnbook import models, train
+train.PROGRESS_DELAY = {delay}
 X, y = torch.randn(256, 2), torch.randint(0, 2, (256,))
 cfg = train.TrainConfig(num_epochs=2, batch_size=32, lr=0.1, optimizer="sgd", seed=0)
 train.fit(models.MLP([2, 8, 2]), X, y, cfg, desc="demo")
@@ -175,28 +176,33 @@ print("trained")
 """
 
 
+def _progress(outputs) -> bool:
+    for o in outputs:
+        if "application/vnd.jupyter.widget-view+json" in o.get("data", {}):
+            return True
+        if o.get("name") == "stderr" and re.search(r"demo: +\d+%|demo:.*\d+/\d+", o["text"]):
+            return True
+    return False
+
+
 @pytest.mark.slow
 def test_progress_shows_in_a_notebook_kernel():
     """Binder's start sets NNBOOK_PROGRESS=1: a kernel's training cell then shows progress
-    (a widget where ipywidgets is installed, as on Binder; tqdm's text bar here)."""
+    (a widget where ipywidgets is installed, as on Binder; tqdm's text bar here) once the
+    run has lasted PROGRESS_DELAY seconds; runs shorter than that (the book's many small
+    networks) show none, so that a cell never floods the notebook with bars."""
     base = {k: v for k, v in os.environ.items() if k != "NNBOOK_PROGRESS"}
     base["PYTHONPATH"] = os.pathsep.join(  # this checkout's package, as the book build uses
         p for p in (str(ROOT / "code"), os.environ.get("PYTHONPATH")) if p)
-
-    def progress(outputs) -> bool:
-        for o in outputs:
-            if "application/vnd.jupyter.widget-view+json" in o.get("data", {}):
-                return True
-            if o.get("name") == "stderr" and re.search(r"demo: +\d+%|demo:.*\d+/\d+", o["text"]):
-                return True
-        return False
-
-    on = _run_in_kernel(PROGRESS_CELL, {**base, "NNBOOK_PROGRESS": "1"})
-    assert any("trained" in o.get("text", "") for o in on), on
-    assert progress(on), f"no progress bar in the kernel's outputs: {on}"
-    off = _run_in_kernel(PROGRESS_CELL, base)
+    short, long_ = FIT_CELL.format(delay=60), FIT_CELL.format(delay=0)
+    on_short, on_long = _run_in_kernel([short, long_], {**base, "NNBOOK_PROGRESS": "1"})
+    for out in (on_short, on_long):
+        assert any("trained" in o.get("text", "") for o in out), out
+    assert _progress(on_long), f"no progress bar in the kernel's outputs: {on_long}"
+    assert not _progress(on_short), f"a bar for a run shorter than the delay: {on_short}"
+    (off,) = _run_in_kernel([long_], base)
     assert any("trained" in o.get("text", "") for o in off), off
-    assert not progress(off), f"a progress bar without NNBOOK_PROGRESS: {off}"
+    assert not _progress(off), f"a progress bar without NNBOOK_PROGRESS: {off}"
 
 
 def test_glue_note_explains_placeholders():

@@ -124,6 +124,20 @@ def show_progress() -> bool:
     return sys.stderr.isatty() if forced is None else forced
 
 
+#: A training run shows its progress bar once it has run this long (seconds). The book's
+#: small networks train in a fraction of a second, many runs per cell: a bar for each
+#: would be hundreds of widgets in a notebook (on Binder: "IOPub message rate exceeded",
+#: measured with the rings chapter's first cell) and flicker on a terminal.
+PROGRESS_DELAY = 1.0
+
+
+def _progress_bar(total: int, desc: str, initial: int):
+    from tqdm.auto import tqdm  # a widget in a notebook kernel with ipywidgets, else text
+
+    return tqdm(total=total, initial=initial, desc=desc, leave=False, file=sys.stderr,
+                mininterval=0.5)
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """Hyper-parameters of one training run (the book's fixed vocabulary)."""
@@ -351,13 +365,9 @@ def fit(model: torch.nn.Module, X: torch.Tensor, y: torch.Tensor, config: TrainC
     precision = resolve_precision(config.precision, model, device)
     autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
     history, step = [], 0
-    bar = None
-    if show_progress():
-        from tqdm.auto import tqdm
-
-        total = config.num_epochs * steps_per_epoch
-        bar = tqdm(total=min(total, config.max_steps or total), desc=desc, leave=False,
-                   file=sys.stderr)
+    total = config.num_epochs * steps_per_epoch
+    total = min(total, config.max_steps or total)
+    progress, bar, started = show_progress(), None, time.perf_counter()
     try:
         for epoch in range(1, config.num_epochs + 1):
             model.train()
@@ -384,6 +394,8 @@ def fit(model: torch.nn.Module, X: torch.Tensor, y: torch.Tensor, config: TrainC
                 correct += (logits.detach().argmax(1) == yb).sum()
                 if bar is not None:
                     bar.update(1)
+                elif progress and time.perf_counter() - started > PROGRESS_DELAY:
+                    bar = _progress_bar(total, desc, initial=step)
                 if callback is not None:
                     callback(step, model)
                 if config.max_steps and step >= config.max_steps:
