@@ -51,7 +51,7 @@ browser:
 	  || echo "warning: could not install chromium; the browser test will fail (README)"; \
 	fi
 
-# Debian's TeX for `make pdf` (29 packages, 343 MB installed: pdflatex, latexmk, what Sphinx
+# Debian's TeX for `make pdf` (31 packages, 344 MB installed here: pdflatex, latexmk, what Sphinx
 # uses, its TeX Gyre fonts; not the 1.8 GB texlive-fonts-extra) and
 # poppler-utils for the PDF's checks, where apt is available and we are root.
 TEX_PACKAGES := texlive-latex-recommended texlive-latex-extra texlive-fonts-recommended \
