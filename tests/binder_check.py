@@ -47,7 +47,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from test_browser import CDPError, Chromium, chromium_binary  # noqa: E402
 
 BUILD = ROOT / "_build"
-VENV = Path(os.environ.get("NNBOOK_BINDER_VENV", BUILD / "binder-venv"))
+VENV = BUILD / "binder-venv"
 OUT = BUILD / "binder-check"
 BASE = ROOT / "tests" / "binder_base.txt"
 BINDER = ROOT / "binder"

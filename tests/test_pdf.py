@@ -1,6 +1,6 @@
 """The whole book as one PDF (`make pdf`, checked by `make pdf-check`, part of `make test`).
 
-Reads ``_build/latex/nnbook.pdf`` (``NNBOOK_PDF`` points elsewhere) with poppler-utils
+Reads ``_build/latex/nnbook.pdf`` with poppler-utils
 (``make tex`` installs them): pdfinfo for the pages, pdftotext for the text (every
 chapter numbered in the contents and present with its title, every glued number pasted,
 the bibliography with author-year labels), pdffonts for the math fonts, pdfimages for
@@ -9,7 +9,6 @@ the figures (at least one image per figure the LaTeX builder wrote).
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
@@ -22,7 +21,7 @@ pytestmark = pytest.mark.pdf
 
 ROOT = Path(__file__).resolve().parent.parent
 LATEX = ROOT / "_build" / "latex"
-PDF = Path(os.environ.get("NNBOOK_PDF", LATEX / "nnbook.pdf"))
+PDF = LATEX / "nnbook.pdf"
 
 
 def tool(name: str, *args: str) -> str:
