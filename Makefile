@@ -2,7 +2,8 @@
 #   make book   set up .venv and build the HTML book into _build/html
 #   make test   set up, run the unit tests, build the book, run every chapter under nbval,
 #               then check the built HTML
-# Also: make full (lecture-scale build), make bench, make variation, make clean, make lint.
+# Also: make pdf (the whole book as one PDF), make binder-check (the Binder launch, simulated),
+# make full (lecture-scale build), make bench, make variation, make clean, make lint.
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
@@ -16,7 +17,8 @@ export NNBOOK_CACHE ?= $(CURDIR)/_build/nnbook-cache
 export NNBOOK_PROFILE ?= quick
 export PYTHONUNBUFFERED := 1
 
-.PHONY: setup data browser book test unit nbval html full bench variation lint clean
+.PHONY: setup data browser tex book pdf test unit nbval html pdf-check binder-check full bench \
+        variation lint clean
 
 setup: $(VENV)/.installed data
 
@@ -49,6 +51,23 @@ browser:
 	  || echo "warning: could not install chromium; the browser test will fail (README)"; \
 	fi
 
+# Debian's TeX for `make pdf` (31 packages, 344 MB installed here: pdflatex, latexmk, what Sphinx
+# uses, its TeX Gyre fonts; not the 1.8 GB texlive-fonts-extra) and
+# poppler-utils for the PDF's checks, where apt is available and we are root.
+TEX_PACKAGES := texlive-latex-recommended texlive-latex-extra texlive-fonts-recommended \
+                tex-gyre latexmk poppler-utils
+tex:
+	@if { ! command -v latexmk >/dev/null || ! command -v pdftotext >/dev/null \
+	      || ! kpsewhich tgtermes.sty >/dev/null; } \
+	    && command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	  echo "installing Debian's TeX packages: $(TEX_PACKAGES)"; \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+	      $(TEX_PACKAGES) >/dev/null 2>&1 \
+	  || { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install \
+	       -y -q --no-install-recommends $(TEX_PACKAGES) >/dev/null; } \
+	  || echo "warning: could not install TeX; make pdf will fail (README: PDF)"; \
+	fi
+
 # First train what the reproduction report needs (all seeds; cached), then build.
 book: setup
 	@start=$$(date +%s); \
@@ -56,8 +75,29 @@ book: setup
 	echo "book build ($(NNBOOK_PROFILE) profile): $$(( $$(date +%s) - start )) s, exit $$rc"; \
 	exit $$rc
 
+# The whole book as one PDF with Jupyter Book's LaTeX builder: _build/pdf/nnbook.pdf (and
+# _build/html/nnbook.pdf, which the intro links, when the HTML is built). The chapters'
+# results and executed notebooks come from the same caches as `make book`: no retraining,
+# and --all re-reads every page (a few seconds): a changed setting never leaves a stale page.
+PDF := _build/latex/nnbook.pdf
+pdf: setup tex
+	@start=$$(date +%s); rm -f $(PDF); \
+	$(PY) -m nnbook reproduce > /dev/null && $(JB) build . --builder pdflatex --all $(JB_FLAGS) \
+	  && test -s $(PDF); rc=$$?; \
+	if [ $$rc = 0 ]; then mkdir -p _build/pdf && cp $(PDF) _build/pdf/nnbook.pdf; \
+	  if [ -d _build/html ]; then cp $(PDF) _build/html/nnbook.pdf; fi; \
+	  echo "pdf: _build/pdf/nnbook.pdf, $$(pdfinfo $(PDF) | awk '/^Pages:/ {print $$2}') pages," \
+	       "$$(( $$(stat -c %s $(PDF)) / 1024 )) KiB"; fi; \
+	echo "pdf build ($(NNBOOK_PROFILE) profile): $$(( $$(date +%s) - start )) s, exit $$rc"; \
+	exit $$rc
+
+# The Binder launch, simulated (tests/binder_check.py; a few minutes, not part of `make test`):
+# the image's environment in _build/binder-venv, JupyterLab, two chapters run in Chromium.
+binder-check: setup browser
+	$(PY) tests/binder_check.py
+
 unit: setup
-	$(PY) -m pytest tests -m "not book"
+	$(PY) -m pytest tests -m "not book and not pdf"
 
 nbval: setup
 	$(PY) -m pytest --nbval-lax --nbval-current-env -p no:cacheprovider book/
@@ -65,7 +105,11 @@ nbval: setup
 html: setup browser
 	$(PY) -m pytest tests -m book
 
-test: lint unit book nbval html
+# Checks the PDF that `make pdf` built (tests/test_pdf.py: pages, chapters, figures, math).
+pdf-check: pdf
+	$(PY) -m pytest tests -m pdf
+
+test: lint unit book nbval html pdf-check
 
 full:
 	$(MAKE) book NNBOOK_PROFILE=full

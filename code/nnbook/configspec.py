@@ -24,6 +24,7 @@ import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from .cores import available_cores
 from .errors import ConfigError, warn
 
 #: The largest seed: torch seeds take 64 bits; experiments derive seed + i from it.
@@ -340,10 +341,7 @@ class Var:
 
 
 def _cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
+    return available_cores()  # the affinity mask, capped by the container's CPU quota
 
 
 ENV: dict[str, Var] = {

@@ -27,7 +27,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from . import configspec, speedups
+from . import configspec, cores, speedups
 from .errors import ConfigError
 
 OPTIMIZERS = ("adadelta", "sgd", "adam")
@@ -56,15 +56,14 @@ def pick_device(name: str | None = None) -> torch.device:
 def use_all_cores() -> int:
     """Let torch use every core this process may run on (or ``$NNBOOK_THREADS``).
 
-    Returns the number of threads. On a loaded machine small models can run
-    faster on one thread: set ``NNBOOK_THREADS=1``.
+    The cores are the affinity mask's, capped by the container's CPU quota (cgroup
+    ``cpu.max`` or ``cpu.cfs_quota_us``; :mod:`nnbook.cores`): on Binder the node's 16
+    cores are listed but one or two may be used. Returns the number of threads. On a
+    loaded machine small models can run faster on one thread: set ``NNBOOK_THREADS=1``.
     """
     n = configspec.threads()  # parsed and checked; warns when above the cores
     if n is None:
-        try:
-            n = len(os.sched_getaffinity(0))
-        except AttributeError:  # not on Linux
-            n = os.cpu_count() or 1
+        n = cores.available_cores()
     if torch.get_num_threads() != n:
         torch.set_num_threads(n)
     return n
@@ -123,6 +122,20 @@ def show_progress() -> bool:
     """Progress bars on a terminal; ``NNBOOK_PROGRESS=0/1`` (or off/on) forces them off/on."""
     forced = configspec.env("NNBOOK_PROGRESS")
     return sys.stderr.isatty() if forced is None else forced
+
+
+#: A training run shows its progress bar once it has run this long (seconds). The book's
+#: small networks train in a fraction of a second, many runs per cell: a bar for each
+#: would be hundreds of widgets in a notebook (on Binder: "IOPub message rate exceeded",
+#: measured with the rings chapter's first cell) and flicker on a terminal.
+PROGRESS_DELAY = 1.0
+
+
+def _progress_bar(total: int, desc: str, initial: int):
+    from tqdm.auto import tqdm  # a widget in a notebook kernel with ipywidgets, else text
+
+    return tqdm(total=total, initial=initial, desc=desc, leave=False, file=sys.stderr,
+                mininterval=0.5)
 
 
 @dataclass(frozen=True)
@@ -333,8 +346,15 @@ def fit(model: torch.nn.Module, X: torch.Tensor, y: torch.Tensor, config: TrainC
     (running accuracy over the epoch, or the full training set in eval mode
     when ``config.eval_train``), ``test_acc``/``test_loss`` (when a test set is
     given), ``steps`` and ``seconds``. ``callback(step, model)``, if given, is
-    called after every optimizer step.
+    called after every optimizer step. While it trains, the model's ``nn.Dropout``
+    layers are swapped for faster twins that compute the same function
+    (:mod:`nnbook.speedups`); afterwards the original layers are back.
     """
+    with speedups.swapped_in(model):
+        return _fit(model, X, y, config, X_test, y_test, callback, device, desc)
+
+
+def _fit(model, X, y, config, X_test, y_test, callback, device, desc) -> list[dict]:
     if len(X) != len(y) or len(X) == 0:
         raise ConfigError(f"fit: X and y must be non-empty and of equal length "
                           f"({len(X)} vs {len(y)})")
@@ -352,16 +372,10 @@ def fit(model: torch.nn.Module, X: torch.Tensor, y: torch.Tensor, config: TrainC
     precision = resolve_precision(config.precision, model, device)
     autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
     history, step = [], 0
-    bar = None
-    if show_progress():
-        from tqdm.auto import tqdm
-
-        total = config.num_epochs * steps_per_epoch
-        bar = tqdm(total=min(total, config.max_steps or total), desc=desc, leave=False,
-                   file=sys.stderr)
-    # the same network with faster dropout layers while it trains (nnbook.speedups)
-    closing = contextlib.closing(bar) if bar is not None else contextlib.nullcontext()
-    with speedups.swapped_in(model), closing:
+    total = config.num_epochs * steps_per_epoch
+    total = min(total, config.max_steps or total)
+    progress, bar, started = show_progress(), None, time.perf_counter()
+    try:
         for epoch in range(1, config.num_epochs + 1):
             model.train()
             t0 = time.perf_counter()
@@ -387,6 +401,8 @@ def fit(model: torch.nn.Module, X: torch.Tensor, y: torch.Tensor, config: TrainC
                 correct += (logits.detach().argmax(1) == yb).sum()
                 if bar is not None:
                     bar.update(1)
+                elif progress and time.perf_counter() - started > PROGRESS_DELAY:
+                    bar = _progress_bar(total, desc, initial=step)
                 if callback is not None:
                     callback(step, model)
                 if config.max_steps and step >= config.max_steps:
@@ -409,4 +425,7 @@ def fit(model: torch.nn.Module, X: torch.Tensor, y: torch.Tensor, config: TrainC
                                 test=f"{record.get('test_acc', float('nan')):.3f}")
             if config.max_steps and step >= config.max_steps:
                 break
+    finally:
+        if bar is not None:
+            bar.close()
     return history

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import importlib
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -183,39 +184,100 @@ def view(name: str, profile: str | None = None, seed_offset: int = 0, **options)
 # ----------------------------------------------------------------------------- in a chapter
 
 def glue_all(*views: View) -> None:
-    """Glue every number of ``views`` into the page (``{glue:text}`<view>.<key>```)."""
+    """Glue every number of ``views`` into the page (``{glue:text}`<view>.<key>```).
+
+    The book build pastes each number into the prose. Opened as a notebook (Binder, a
+    download), the prose keeps its placeholders, so the cell also shows a note that says
+    what they are and lists every number under its key (the book hides this cell)."""
+    from IPython.display import HTML, display
     from myst_nb import glue
 
+    rows = []
     for v in views:
         for key, number in v.numbers.items():
             value = number.value
             if isinstance(value, float) and not math.isfinite(value):
                 value = "–"
             glue(v.glue_key(key), value, display=False)
+            rows.append((v.glue_key(key), value))
+    display(HTML(glue_note(rows)))
 
 
-def check(v: View, *names: str):
+def glue_note(rows: list[tuple[str, object]]) -> str:
+    """The note a notebook reader sees under a chapter's first cell: what a placeholder such
+    as ``{glue:text}`rings.n``` in the text is, and the value of every key."""
+    from html import escape
+
+    def show(value) -> str:
+        if isinstance(value, float):
+            return f"{value:.4g}"
+        return str(value)
+
+    example = rows[0][0] if rows else "rings.n"
+    cells = "".join(f"<tr><td><code>{escape(k)}</code></td><td>{escape(show(v))}</td></tr>"
+                    for k, v in rows)
+    return (f"<details class='nnbook-glue-note'><summary><b>Reading this chapter as a "
+            f"notebook:</b> the text's placeholders such as <code>{{glue:text}}`"
+            f"{escape(example)}`</code> are numbers this cell computed ({len(rows)} of "
+            f"them; click to list them).</summary><p>In the book, the build pastes each "
+            f"number into the sentence (a format such as <code>:.1f</code> after the key "
+            f"sets its digits); in a notebook the text keeps the placeholder and the "
+            f"values are listed here, under the same keys. Cross-references such as "
+            f"<code>{{numref}}`fig-...`</code> name the figures and tables below, and "
+            f"<code>{{literalinclude}}</code> shows a file of the <code>nnbook</code> "
+            f"package (<code>code/nnbook/</code>).</p><table><tr><th>key</th><th>value"
+            f"</th></tr>{cells}</table></details>")
+
+
+class Checked:
+    """The checked statements of a section, as a page shows them: a collapsed HTML box in
+    the HTML book and in JupyterLab, a Markdown list where HTML cannot be shown (the PDF:
+    without it the LaTeX build printed "<IPython.core.display.HTML object>")."""
+
+    def __init__(self, summary: str, items: list[tuple[bool, str, str, str, str]]):
+        self.summary, self.items = summary, items  # (holds, statement, evidence, rule, key)
+
+    def _repr_html_(self) -> str:
+        from html import escape
+
+        lis = []
+        for holds, statement, evidence, rule, key in self.items:
+            mark = ("<span class='nnbook-holds'>✓ holds</span>" if holds else
+                    "<span class='nnbook-fails'>✗ does not hold in this build</span>")
+            lis.append(f"<li>{mark}: {escape(statement)}<br><small>{escape(evidence)}. "
+                       f"Rule: {escape(rule)}. Finding <code>{key}</code>.</small></li>")
+        return (f"<details class='nnbook-findings'><summary>{escape(self.summary)}</summary>"
+                f"<ul>{''.join(lis)}</ul></details>")
+
+    def _repr_markdown_(self) -> str:
+        def md(text: str) -> str:  # literal text: no emphasis, math, roles or HTML
+            return re.sub(r"([\\`*_{}\[\]<>()#+!|$~])", r"\\\1", text)
+
+        lines = [f"**{md(self.summary)}**", ""]
+        for holds, statement, evidence, rule, key in self.items:
+            mark = "holds" if holds else "DOES NOT HOLD in this build"
+            lines.append(f"- *{mark}*: {md(statement)} ({md(evidence)}. Rule: {md(rule)}. "
+                         f"Finding `{key}`.)")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return f"<Checked: {self.summary}>"
+
+
+def check(v: View, *names: str) -> Checked:
     """State findings of ``v`` in the page: each is glued (``finding:<view>.<name>``, which
     the tests require to hold) and shown as a checked statement with its numbers and rule
     (a collapsed box under the paragraph that makes the statement)."""
-    from html import escape
-
-    from IPython.display import HTML
     from myst_nb import glue
 
     items = []
     for name in names:
         f = v.finding(name)
         glue(f"finding:{v.glue_key(name)}", f.verdict, display=False)
-        mark = ("<span class='nnbook-holds'>✓ holds</span>" if f.holds else
-                "<span class='nnbook-fails'>✗ does not hold in this build</span>")
-        items.append(f"<li>{mark}: {escape(f.statement)}<br><small>{escape(f.evidence)}. "
-                     f"Rule: {escape(f.rule)}. Finding <code>{v.glue_key(name)}</code>."
-                     "</small></li>")
+        items.append((f.holds, f.statement, f.evidence, f.rule, v.glue_key(name)))
     verdict = "all hold" if all(v.finding(n).holds for n in names) else "NOT ALL HOLD"
-    return HTML(f"<details class='nnbook-findings'><summary>Checked in this build: "
-                f"{len(names)} statement{'s' if len(names) != 1 else ''} of this section "
-                f"({verdict})</summary><ul>{''.join(items)}</ul></details>")
+    return Checked(f"Checked in this build: {len(names)} statement{'s' if len(names) != 1 else ''}"
+                   f" of this section ({verdict})", items)
 
 
 def reproduction_view(rows: list[dict]) -> View:
