@@ -3,6 +3,7 @@
 import json
 
 import numpy as np
+import pytest
 
 from nnbook import findings as F
 from nnbook import variation
@@ -48,3 +49,39 @@ def test_findings_are_counted_and_numpy_verdicts_are_plain_bools(tmp_path):
     _write(tmp_path / "in", recs)
     out = variation.bands(tmp_path / "in", "quick", target=tmp_path / "bands.json")
     assert out["findings"] == {"v.x": {"held": 3, "of": 3}, "v.y": {"held": 1, "of": 3}}
+
+
+def test_widening_equals_measuring_everything_at_once(tmp_path):
+    """Bands widened by a second machine's builds are the bands of all builds together;
+    tallies add up; a count that changes is flagged; unmeasured numbers keep theirs."""
+    num = lambda acc, loss, n: {  # noqa: E731
+        "acc": {"value": acc, "kind": "percent", "bound": None},
+        "loss": {"value": loss, "kind": "positive", "bound": None},
+        "n": {"value": n, "kind": "count", "bound": None}}
+    first = [_record({"P": "fp32"}, 0, num(97.1, 0.30, 4), {"f": True}),
+             _record({"P": "auto"}, 10, num(97.6, 0.25, 4), {"f": True})]
+    second = [_record({"P": "fp32", "cpu": "avx2"}, 0, num(98.4, 0.21, 4), {"f": False})]
+    _write(tmp_path / "a", first)
+    _write(tmp_path / "b", second)
+    _write(tmp_path / "all", first + second)
+    target = tmp_path / "bands.json"
+    variation.bands(tmp_path / "a", "quick", target=target)
+    doc = json.loads(target.read_text())
+    doc["quick"]["bands"]["w.kept"] = {"kind": "percent", "band": [1, 2], "measured": {}}
+    target.write_text(json.dumps(doc))
+    widened = variation.widen(tmp_path / "b", "quick", target=target)
+    together = variation.bands(tmp_path / "all", "quick", target=tmp_path / "together.json")
+    for key in ("v.acc", "v.loss"):
+        assert widened["bands"][key]["band"] == together["bands"][key]["band"]
+        for stat in ("n", "min", "max", "mean", "sd"):
+            assert widened["bands"][key]["measured"][stat] == \
+                pytest.approx(together["bands"][key]["measured"][stat])
+    assert widened["bands"]["v.acc"]["band"][1] > 98.4  # the new machine's value is inside
+    assert widened["bands"]["v.n"]["band"] == [4, 4]
+    assert widened["bands"]["w.kept"]["band"] == [1, 2]
+    assert widened["findings"]["v.f"] == {"held": 2, "of": 3}
+    assert widened["measured"]["builds"] == 3
+    assert json.loads(target.read_text())["quick"] == widened
+    _write(tmp_path / "c", [_record({}, 0, num(97.0, 0.3, 5))])
+    assert "differs" in variation.widen(tmp_path / "c", "quick", target=target)[
+        "bands"]["v.n"]["band"]

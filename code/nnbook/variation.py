@@ -240,6 +240,55 @@ def bands(in_dir: Path, profile: str, target: Path = BANDS_FILE) -> dict:
     return doc[profile]
 
 
+def widen(in_dir: Path, profile: str, target: Path = BANDS_FILE) -> dict:
+    """Widen the ``profile`` bands in ``target`` by the measurements under ``in_dir``
+    (builds on another kind of CPU, say), keeping everything measured before: each
+    measured number's band follows the rules above from its recorded range joined
+    with the new values (the rules depend on nothing else); counts and configs must
+    still agree exactly; the findings' and claims' tallies add up; numbers not
+    measured again keep their bands."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        new = bands(in_dir, profile, Path(tmp) / "bands.json")
+    doc = json.loads(target.read_text())
+    old = doc[profile]
+    for gk, entry in new["bands"].items():
+        before = old["bands"].get(gk)
+        if before is None or before["kind"] in ("text", "machine", "roundoff"):
+            old["bands"].setdefault(gk, entry)
+            continue
+        a, b = before["measured"], entry["measured"]
+        if before["kind"] in ("count", "config"):
+            if before["band"] != entry["band"]:
+                before["band"] = {"differs": sorted({json.dumps(before["band"]),
+                                                     json.dumps(entry["band"])})}
+        elif a["min"] is not None and b["min"] is not None:
+            before["band"] = band(before["kind"], [a["min"], a["max"], b["min"], b["max"]])
+        if a["min"] is None or b["min"] is None:
+            continue
+        n = a["n"] + b["n"]
+        mean = (a["n"] * a["mean"] + b["n"] * b["mean"]) / n
+        squares = sum((m["n"] - 1) * m["sd"] ** 2 + m["n"] * m["mean"] ** 2 for m in (a, b))
+        before["measured"] = dict(a, n=n, min=min(a["min"], b["min"]),
+                                  max=max(a["max"], b["max"]), mean=mean,
+                                  sd=math.sqrt(max(squares - n * mean ** 2, 0) / (n - 1)))
+    for key, tally in new["findings"].items():
+        t = old["findings"].setdefault(key, {"held": 0, "of": 0})
+        t["held"], t["of"] = t["held"] + tally["held"], t["of"] + tally["of"]
+    for key, counts in new["claims"].items():
+        mine = old["claims"].setdefault(key, {})
+        for verdict, count in counts.items():
+            mine[verdict] = mine.get(verdict, 0) + count
+    m, nm = old["measured"], new["measured"]
+    m["widened"] = m.get("widened", []) + [{
+        "date": nm["date"], "machine": nm["machine"], "environments": nm["environments"],
+        "builds": nm["builds"], "views": sorted({k.split(".")[0] for k in new["bands"]})}]
+    m["builds"] += nm["builds"]
+    target.write_text(json.dumps(doc, indent=1, sort_keys=True) + "\n")
+    return old
+
+
 def _cpu_name() -> str:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -268,6 +317,9 @@ def parser():
     b = sub.add_parser("bands", help="write tests/glue_bands.json from measurements")
     b.add_argument("folder")
     b.add_argument("--profile", default=None)
+    b.add_argument("--widen", action="store_true",
+                   help="widen the existing bands by these measurements instead of replacing "
+                        "the profile's (another CPU, one view re-measured)")
     return p
 
 
@@ -284,7 +336,7 @@ def main(argv: list[str] | None = None) -> int:
         measure(profile, offsets, Path(args.out),
                 args.views.split(",") if args.views else None)
         return 0
-    result = bands(Path(args.folder), profile)
+    result = (widen if args.widen else bands)(Path(args.folder), profile)
     bad = {k: v["band"] for k, v in result["bands"].items() if isinstance(v["band"], dict)}
     weak = [k for k, v in result["findings"].items() if v["held"] != v["of"]]
     print(f"{len(result['bands'])} bands for the {profile} profile from "
