@@ -142,15 +142,21 @@ def os_error(code: int, where: str = "/shared/cache") -> OSError:
     return cls(code, os.strerror(code), where)
 
 
+def refuse_to_read(ctx, name):
+    """Reading ``name`` from an entry fails with EACCES (as for a second user; root reads
+    everything, so the real case with a second user is in tests/test_shared_cache.py)."""
+    real = cache._read_file
+
+    def read_file(folder, file, path, limit):
+        if file == name:
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+        return real(folder, file, path, limit)
+    ctx.mp.setattr(cache, "_read_file", read_file)
+
+
 def unreadable_entry(ctx):
     run_rings_once(ctx)
-    real = Path.read_bytes
-
-    def read_bytes(self):
-        if self.name == "result.json":
-            raise PermissionError(errno.EACCES, "Permission denied", str(self))
-        return real(self)
-    ctx.mp.setattr(Path, "read_bytes", read_bytes)
+    refuse_to_read(ctx, "result.json")
 
 
 def foreign_corrupt_entry(ctx):
@@ -169,13 +175,7 @@ def stored_with_weights(ctx):
 
 def unreadable_weights(ctx):
     c = stored_with_weights(ctx)
-    real = Path.read_bytes
-
-    def read_bytes(self):
-        if self.name == "weights.pt":
-            raise PermissionError(errno.EACCES, "Permission denied", str(self))
-        return real(self)
-    ctx.mp.setattr(Path, "read_bytes", read_bytes)
+    refuse_to_read(ctx, "weights.pt")
     hit = c.load("ab" * 32, want_weights=True)
     return hit, (c.entry("ab" * 32) / "weights.pt").is_file()
 
@@ -511,7 +511,7 @@ FAULTS = [
           check=lambda c: "regenerate:" in c.out),
     Fault("cache-no-permission", "cache", "a cache folder of another user (EACCES on write)",
           "warn", "the result is shown, one warning: permission denied, never 'corrupt'",
-          argv=RINGS_ARGV, setup=raise_at(cache.tempfile, "mkstemp", os_error(errno.EACCES)),
+          argv=RINGS_ARGV, setup=raise_at(cache, "_write_atomic", os_error(errno.EACCES)),
           match="result not cached: permission denied.*group write permission",
           check=lambda c: "corrupt" not in c.err and "regenerate:" in c.out),
     Fault("cache-disk-full", "cache", "a full disk (ENOSPC while writing)", "warn",
