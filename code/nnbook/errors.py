@@ -8,11 +8,13 @@ cannot be stored is still returned, with a warning (:mod:`nnbook.cache`).
 
 :func:`warn` prints ``nnbook: warning: <line>`` on stderr (optionally once per
 process), for faults that lose nothing: a result that could not be stored is
-still returned, with one such line.
+still returned, with one such line. Every line is passed through :func:`printable`,
+so that text from a shared cache or a file name cannot drive the terminal.
 """
 
 import argparse
 import sys
+import unicodedata
 
 
 class NNBookError(Exception):
@@ -30,6 +32,26 @@ class DataError(NNBookError, RuntimeError):
 _warned: set = set()
 
 
+def printable(text) -> str:
+    """``text`` with every control character (ANSI escape sequences, carriage returns,
+    bidirectional overrides, ...) written as a visible escape (``\\x1b``), so that a
+    string read from a shared cache or a file name shows as what it is on a terminal."""
+    text = str(text)
+    if text.isprintable():
+        return text
+    out = []
+    for c in text:
+        if c.isprintable() or c == " ":
+            out.append(c)
+        elif unicodedata.category(c) == "Zs":
+            out.append(" ")
+        else:
+            code = ord(c)
+            out.append(f"\\x{code:02x}" if code < 0x100 else
+                       f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}")
+    return "".join(out)
+
+
 def warn(message: str, once=None) -> None:
     """Print ``nnbook: warning: message`` on stderr; with ``once`` (any hashable), only
     the first time this process warns with that ``once``."""
@@ -38,7 +60,8 @@ def warn(message: str, once=None) -> None:
             return
         _warned.add(once)
     try:
-        print(f"nnbook: warning: {message}", file=sys.stderr, flush=True)
+        if sys.stderr is not None:  # None: started with stderr closed
+            print(f"nnbook: warning: {printable(message)}", file=sys.stderr, flush=True)
     except (OSError, ValueError):  # stderr closed: nothing to tell
         pass
 
