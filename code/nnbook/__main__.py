@@ -24,14 +24,20 @@ import sys
 import unicodedata
 
 from .configspec import finite_json
-from .errors import ConfigError, NNBookError, OneLineParser, printable, warn
+from .errors import (
+    ConfigError,
+    NNBookError,
+    OneLineParser,
+    OutputError,
+    printable,
+    stream_why,
+    warn,
+)
+from .errors import out as _out
 
 #: The exit status of an output fault (sysexits.h's EX_IOERR).
 EXIT_OUTPUT = 74
 
-
-class OutputError(NNBookError):
-    """Standard output is closed or cannot be written (exit status 74)."""
 
 
 def _parse_set(items: list[str]) -> dict:
@@ -77,26 +83,6 @@ def _summary(result: dict) -> str:
         lines.append(f"  note: {result['note']}")
     lines.append(f"  regenerate: {result.get('command')}")
     return "\n".join(printable(line) for line in lines)
-
-
-def _out(text: str) -> None:
-    """Print ``text`` on standard output, escaped for the terminal; a write that fails (a
-    full disk) is an :class:`OutputError`, a closed pipe stays a BrokenPipeError."""
-    try:
-        print("\n".join(printable(line) for line in str(text).split("\n")))
-        sys.stdout.flush()
-    except BrokenPipeError:
-        raise
-    except (OSError, ValueError) as exc:
-        raise OutputError(f"cannot write to standard output ({_stream_why(exc)}); what was "
-                          "computed is in the cache: run it again with the output elsewhere"
-                          ) from None
-
-
-def _stream_why(exc: Exception) -> str:
-    if isinstance(exc, OSError):
-        return f"{exc.strerror or exc}, errno {exc.errno}"
-    return str(exc)
 
 
 def _check_stdout() -> None:
@@ -318,7 +304,7 @@ def main(argv: list[str] | None = None) -> int:
         except BrokenPipeError:
             raise
         except (OSError, ValueError) as exc:
-            raise OutputError(f"cannot write to standard output ({_stream_why(exc)}); what "
+            raise OutputError(f"cannot write to standard output ({stream_why(exc)}); what "
                               "was computed is in the cache: run it again with the output "
                               "elsewhere") from None
         if _replaced:

@@ -29,6 +29,32 @@ class DataError(NNBookError, RuntimeError):
     """A data set that is missing, truncated, corrupt, not what it claims, or unfetchable."""
 
 
+class OutputError(NNBookError):
+    """Standard output is closed or cannot be written (a full disk): the command line
+    prints one line and exits with status 74."""
+
+
+def stream_why(exc: Exception) -> str:
+    if isinstance(exc, OSError):
+        return f"{exc.strerror or exc}, errno {exc.errno}"
+    return str(exc)
+
+
+def out(text) -> None:
+    """Print ``text`` on standard output, each line escaped for the terminal
+    (:func:`printable`); a write that fails (a full disk) is an :class:`OutputError`, a
+    closed pipe stays a BrokenPipeError (the command line ends quietly on it)."""
+    try:
+        print("\n".join(printable(line) for line in str(text).split("\n")))
+        sys.stdout.flush()
+    except BrokenPipeError:
+        raise
+    except (OSError, ValueError) as exc:
+        raise OutputError(f"cannot write to standard output ({stream_why(exc)}); what was "
+                          "computed is in the cache: run it again with the output elsewhere"
+                          ) from None
+
+
 _warned: set = set()
 
 
