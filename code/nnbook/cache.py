@@ -450,8 +450,7 @@ class Cache:
         except Unsafe as exc:
             if exc.path == self.entry(key):
                 self._corrupt(key, f"its folder is {exc.what}, not followed")
-            else:
-                self._unreadable(key, exc)
+            # else: a planted shard folder; the store that follows says why it cannot write
             return None
         except OSError as exc:
             self._unreadable(key, exc)
