@@ -1298,3 +1298,41 @@ def test_a_real_ctrl_c_is_one_line(tmp_path):
     assert err.strip().splitlines()[-1] == ("nnbook: error: interrupted (Ctrl-C); nothing "
                                             "half-written was stored")
     assert "Traceback" not in err and not list((tmp_path / "c").rglob("result.json"))
+
+
+ASCII_REPRODUCE = """
+import sys
+from nnbook import present, reproduce
+from nnbook.__main__ import main
+rows = [{"claim": "accuracy – 32 hidden", "lecture": 0.9, "text": "95.5 ± 0.4 %",
+         "verdict": "not comparable", "why": "quick profile", "profile": "quick",
+         "data": "MNIST", "samples": "4,000 train / 1,000 test", "seeds": [0], "epochs": 2}]
+reproduce.collect = lambda *a, **k: rows  # the table after all the training, in seconds
+present.view = lambda *a, **k: None
+sys.exit(main(["reproduce"]))
+"""
+
+
+def test_real_output_streams_and_locales(tmp_path):
+    """The output faults of the matrix with real streams: `>&-`, `> /dev/full`, an ASCII
+    stdout (PYTHONIOENCODING=ascii) and the C locale."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "code"), NNBOOK_CACHE=str(tmp_path / "c"),
+               NNBOOK_PROGRESS="0", NNBOOK_OFFLINE="1")
+    py = f"{sys.executable} -m nnbook"
+    cases = {"closed": f"{py} list >&-", "full": f"{py} list > /dev/full",
+             "full-run": f"{py} {' '.join(RINGS_ARGV)} > /dev/full"}
+    for name, line in cases.items():
+        out = subprocess.run(["bash", "-c", line], capture_output=True, text=True, env=env,
+                             timeout=300)
+        lines = out.stderr.strip().splitlines()
+        assert out.returncode == 74 and len(lines) == 1, (name, out.returncode, out.stderr)
+        assert lines[0].startswith("nnbook: error: ") and "Traceback" not in out.stderr
+    assert list((tmp_path / "c").rglob("result.json"))  # the run's result was kept
+    out = subprocess.run([sys.executable, "-c", ASCII_REPRODUCE], capture_output=True,
+                         env=dict(env, PYTHONIOENCODING="ascii"), timeout=300)
+    assert out.returncode == 0, out.stderr.decode()
+    assert b"95.5 +/- 0.4 %" in out.stdout and b"accuracy - 32 hidden" in out.stdout
+    assert out.stderr.decode().count("nnbook: warning: the output's encoding") == 1
+    out = subprocess.run([sys.executable, "-m", "nnbook", "list"], capture_output=True,
+                         env=dict(env, LC_ALL="C", LANG="C"), timeout=300)
+    assert out.returncode == 0 and out.stderr == b"", out.stderr
