@@ -1,24 +1,161 @@
-"""Every `python -m nnbook ...` command the built book prints can be pasted.
+"""Every `python -m nnbook ...` command the README and the book print is run for real.
 
-Runs after the book is built (``make html``): each command found in the HTML (code
-spans and output blocks, HTML entities unescaped) is split as a shell would split it
-and handed to the command line's own parser; ``run`` commands are then resolved by
-``experiments.resolve()``, which validates every setting. Nothing is trained.
+Unit tests (no build needed): each command printed in ``README.md`` and ``book/*.md`` is
+run as a real process, at a tiny size stated here (:data:`TINY`: ``--set`` overrides
+appended to ``run`` commands; templates such as ``run NAME --seed S`` filled in with
+:data:`FILL`), and must exit 0 and print its summary. The three commands that cannot run
+at a test's size are listed in :data:`LONG` with the reason; any other printed command
+that is neither run nor listed there fails the test.
+
+After the book is built (``make html``): every command found in the HTML (code spans
+and output blocks, HTML entities unescaped) is split as a shell would split it and
+handed to the command line's own parser; every regenerate line under a table or figure
+is then run for real, in-process, against the build's cache, where it must be a cache
+hit (the command regenerates exactly what the book shows) and print its summary; and
+``python -m nnbook reproduce`` runs for real (its results are all cached by the build).
 """
 
 import html
+import json
+import os
 import re
 import shlex
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from nnbook import bench, experiments, reproduce, variation
-from nnbook.__main__ import parser, run_arguments
+from nnbook import bench, errors, experiments, reproduce, variation
+from nnbook.__main__ import main, parser, run_arguments
 
-pytestmark = pytest.mark.book
+book = pytest.mark.book
+ROOT = Path(__file__).resolve().parent.parent
+HTML = ROOT / "_build" / "html"
 
-HTML = Path(__file__).resolve().parent.parent / "_build" / "html"
+#: The size at which the tests run each `run` command: appended --set overrides, so that
+#: every experiment trains for seconds (a few hundred images, one epoch, a tiny grid).
+TINY = {
+    "mnist-mlp": dict(n_train=200, n_test=200, num_epochs=1, monitor=50),
+    "mnist-cnn": dict(n_train=200, n_test=200, num_epochs=1, monitor=50, evals_per_epoch=1),
+    "fashion-cnn": dict(n_train=200, n_test=200, num_epochs=1, monitor=50,
+                        evals_per_epoch=1),
+    "depth": dict(depths=[2], variants=["plain"], width=8, n_train=200, n_test=200,
+                  num_epochs=1, grad_batch=16),
+    "mnist-overfit": dict(sizes=[100], largest_available=False, num_epochs=1),
+    "loss-compare": dict(n_train=200, n_test=200, num_epochs=1),
+    "rings": dict(snapshots=[2], grid=3, n=20),
+    "gradient-descent": dict(steps=5, snapshots=[0, 5], lrs=[0.1], n=10),
+}
+#: How the placeholders of printed templates are filled in.
+FILL = {"NAME": "rings", "S": "1", "...": None, "PATH": "{tmp}/bench.json"}
+#: Printed commands that cannot run at a test's size, and why (measured on a 2-core CPU).
+LONG = {
+    "python -m nnbook reproduce": "trains every quick experiment of the book (minutes); "
+    "runs for real after `make book` (test_reproduce_runs_from_the_builds_cache)",
+    "python -m nnbook reproduce --profile full": "trains the lecture-scale book (hours); "
+    "the quick `reproduce` runs for real after `make book`",
+    "python -m nnbook variation run": "11 builds of every view (about an hour); its bands "
+    "are held by tests/test_glued_numbers.py",
+    "python -m nnbook bench": "4.5 min even at --steps 2 --accuracy-steps 0 (it times "
+    "training, evaluation and a matmul limit); `make bench` runs it",
+    "python -m nnbook bench --book": "times a whole cold book build",
+    "python -m nnbook bench --rounds 5": "as `bench` (4.5 min at the smallest size)",
+    "python -m nnbook bench --json PATH": "as `bench`",
+    "python -m nnbook bench --json PATH --book": "as `bench --book`",
+}
+
+
+def _variants(command: str) -> list[str]:
+    """``reproduce [--profile full]`` -> ``reproduce`` and ``reproduce --profile full``."""
+    out = [command]
+    while any("[" in c and not c.split("[", 1)[1].startswith(("1", "2", "\"")) for c in out):
+        c = next(c for c in out if "[" in c)
+        m = re.search(r" \[([^\]]+)\]", c)
+        if not m:
+            break
+        out.remove(c)
+        out += [c[:m.start()] + c[m.end():], c[:m.start()] + " " + m.group(1) + c[m.end():]]
+    return [" ".join(c.split()) for c in out]
+
+
+def printed_commands() -> list[tuple[str, str]]:
+    """``(file, command)`` for every `python -m nnbook ...` in README.md and book/*.md."""
+    found = set()
+    for path in [ROOT / "README.md", *sorted((ROOT / "book").glob("*.md"))]:
+        text = path.read_text(encoding="utf-8")
+        spans = re.findall(r"`(python -m nnbook[^`]*)`", text)
+        blocks = [line for block in re.findall(r"```[a-z]*\n(.*?)```", text, re.S)
+                  for line in block.splitlines() if line.startswith("python -m nnbook")]
+        for command in spans + blocks:
+            command = command.split("  #")[0].strip()
+            for variant in _variants(command):
+                found.add((path.relative_to(ROOT).as_posix(), variant))
+    return sorted(found)
+
+
+def _tiny_argv(command: str, tmp: Path) -> list[str] | None:
+    """The command's arguments at the test's size (None: a LONG command)."""
+    if command in LONG:
+        return None
+    words = shlex.split(command, comments=True)
+    assert words[:3] == ["python", "-m", "nnbook"], command
+    args = []
+    for w in words[3:]:
+        if w in FILL:
+            if FILL[w] is not None:
+                args.append(FILL[w].format(tmp=tmp))
+        else:
+            args.append(w)
+    if args[:1] == ["run"] and "--check" not in args:
+        for key, value in TINY[args[1]].items():
+            args += ["--set", f"{key}={json.dumps(value)}"]
+    return args
+
+
+def _env(tmp: Path) -> dict:
+    return dict(os.environ, PYTHONPATH=str(ROOT / "code"), NNBOOK_CACHE=str(tmp / "cache"),
+                NNBOOK_PROGRESS="0", NNBOOK_OFFLINE="1")
+
+
+def test_the_readme_and_the_book_print_commands():
+    commands = [c for _, c in printed_commands()]
+    assert len(commands) >= 12, commands
+    assert "python -m nnbook run mnist-cnn --profile quick" in commands
+
+
+@pytest.mark.parametrize("where,command", printed_commands())
+def test_every_printed_command_runs(where, command, tmp_path):
+    """Run it for real (a process, as a reader would), at the size of :data:`TINY`."""
+    args = _tiny_argv(command, tmp_path)
+    if args is None:
+        pytest.skip(f"not run at a test's size: {LONG[command]}")
+    if "|" in args:  # `python -m nnbook list | head -1`: a real pipe
+        pipe = args.index("|")
+        line = " ".join(shlex.quote(w) for w in [sys.executable, "-m", "nnbook", *args[:pipe]])
+        out = subprocess.run(["bash", "-c", f"{line} | {' '.join(args[pipe + 1:])}"],
+                             capture_output=True, text=True, timeout=300, env=_env(tmp_path))
+        assert out.returncode == 0 and out.stdout.count("\n") == 1, out
+        assert out.stderr == "", out.stderr
+        return
+    out = subprocess.run([sys.executable, "-m", "nnbook", *args], capture_output=True,
+                         text=True, timeout=600, env=_env(tmp_path))
+    assert out.returncode == 0, f"{command}: exit {out.returncode}\n{out.stderr[-3000:]}"
+    assert "Traceback" not in out.stderr and "nnbook: error" not in out.stderr, out.stderr
+    if args[0] == "run" and "--json" in args:
+        result = json.loads(out.stdout)
+        assert result["metrics"] and result["command"].startswith("python -m nnbook run")
+    elif args[0] == "run" and "--check" in args:
+        assert out.stdout.startswith("ok: python -m nnbook run"), out.stdout
+    elif args[0] == "run":  # the summary, to its last line
+        assert re.search(r"^  regenerate: python -m nnbook run \S+ --profile", out.stdout,
+                         re.M), out.stdout
+    elif args[0] == "list":
+        assert "mnist-cnn" in out.stdout, out.stdout
+    elif args[0] == "data":
+        assert out.stdout.startswith("mnist: "), out.stdout
+    else:
+        assert out.stdout.strip(), out
 PLACEHOLDER = re.compile(r"^[A-Z][A-Z_]*(=[A-Z_]+)?$")  # NAME, KEY=VALUE, PATH
 
 
@@ -58,6 +195,7 @@ def check(command: str) -> str:
     return "ok"
 
 
+@book
 def test_the_book_prints_regenerate_commands():
     if not HTML.is_dir():
         pytest.fail(f"{HTML} does not exist: build the book first (make book)")
@@ -65,6 +203,40 @@ def test_the_book_prints_regenerate_commands():
     assert len(runs) >= 10, runs
 
 
+@book
 @pytest.mark.parametrize("page,command", book_commands() if HTML.is_dir() else [])
 def test_every_printed_command_is_accepted(page, command):
     assert check(command) in ("ok", "template")
+
+
+def regenerate_lines() -> list[str]:
+    """The commands the package printed into the built book (with --profile and --seed),
+    as opposed to those the chapters' prose prints (run by the unit tests above)."""
+    prose = {c for _, c in printed_commands()}
+    return sorted({c for _, c in book_commands() if c.startswith("python -m nnbook run ")
+                   and " --profile " in c and " --seed " in c and c not in prose})
+
+
+@book
+@pytest.mark.parametrize("command", regenerate_lines() if HTML.is_dir() else [])
+def test_every_regenerate_line_runs_from_the_builds_cache(command, capsys):
+    """Run for real (in-process, through the command line's main) against the build's
+    cache: exit 0, its summary, and a cache hit (a command that trained would not
+    regenerate what the book shows)."""
+    errors._warned.clear()
+    status = main(shlex.split(command)[3:])
+    out, err = capsys.readouterr()
+    assert status == 0 and "Traceback" not in err, err
+    first, last = out.splitlines()[0], out.splitlines()[-1]
+    assert first.endswith(", cached)"), f"not a cache hit of the build: {first}"
+    assert last.startswith("  regenerate: python -m nnbook run "), out
+
+
+@book
+def test_reproduce_runs_from_the_builds_cache(capsys):
+    """`python -m nnbook reproduce` (which `make book` runs first), for real: every
+    result is in the build's cache, so it prints the table in seconds."""
+    status = main(["reproduce"])
+    out, err = capsys.readouterr()
+    assert status == 0 and "Traceback" not in err, err
+    assert out.startswith("| claim | lecture | this build |") and out.count("\n") > 15, out

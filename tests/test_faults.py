@@ -12,7 +12,8 @@ Expectations:
   ``nnbook: warning:`` line, exit 0;
 - ``ok``: exit 0, no error and no warning line;
 - ``interrupt``: one ``nnbook: error: interrupted ...`` line, exit 130;
-- ``quiet``: a closed pipe: nothing on stderr, exit 141.
+- ``quiet``: a closed pipe: nothing on stderr, exit 141;
+- ``output``: standard output closed or unwritable: one ``nnbook: error:`` line, exit 74.
 
 No case trains more than a few steps of a tiny network; file-system faults that root
 would not feel (read-only, full, foreign) are simulated with mocks, a stopped lock
@@ -142,15 +143,21 @@ def os_error(code: int, where: str = "/shared/cache") -> OSError:
     return cls(code, os.strerror(code), where)
 
 
+def refuse_to_read(ctx, name):
+    """Reading ``name`` from an entry fails with EACCES (as for a second user; root reads
+    everything, so the real case with a second user is in tests/test_shared_cache.py)."""
+    real = cache._read_file
+
+    def read_file(folder, file, path, limit):
+        if file == name:
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+        return real(folder, file, path, limit)
+    ctx.mp.setattr(cache, "_read_file", read_file)
+
+
 def unreadable_entry(ctx):
     run_rings_once(ctx)
-    real = Path.read_bytes
-
-    def read_bytes(self):
-        if self.name == "result.json":
-            raise PermissionError(errno.EACCES, "Permission denied", str(self))
-        return real(self)
-    ctx.mp.setattr(Path, "read_bytes", read_bytes)
+    refuse_to_read(ctx, "result.json")
 
 
 def foreign_corrupt_entry(ctx):
@@ -169,13 +176,7 @@ def stored_with_weights(ctx):
 
 def unreadable_weights(ctx):
     c = stored_with_weights(ctx)
-    real = Path.read_bytes
-
-    def read_bytes(self):
-        if self.name == "weights.pt":
-            raise PermissionError(errno.EACCES, "Permission denied", str(self))
-        return real(self)
-    ctx.mp.setattr(Path, "read_bytes", read_bytes)
+    refuse_to_read(ctx, "weights.pt")
     hit = c.load("ab" * 32, want_weights=True)
     return hit, (c.entry("ab" * 32) / "weights.pt").is_file()
 
@@ -511,7 +512,7 @@ FAULTS = [
           check=lambda c: "regenerate:" in c.out),
     Fault("cache-no-permission", "cache", "a cache folder of another user (EACCES on write)",
           "warn", "the result is shown, one warning: permission denied, never 'corrupt'",
-          argv=RINGS_ARGV, setup=raise_at(cache.tempfile, "mkstemp", os_error(errno.EACCES)),
+          argv=RINGS_ARGV, setup=raise_at(cache, "_write_atomic", os_error(errno.EACCES)),
           match="result not cached: permission denied.*group write permission",
           check=lambda c: "corrupt" not in c.err and "regenerate:" in c.out),
     Fault("cache-disk-full", "cache", "a full disk (ENOSPC while writing)", "warn",
@@ -632,6 +633,510 @@ FAULTS = [
 ]
 
 
+# ----------------------------------------------------------------------------- round 3
+# (issue 24: a shared cache is untrusted input; output streams, locales, locks, inputs)
+
+def outside(ctx) -> Path:
+    """A folder outside the cache with a file that must never change (the victim)."""
+    folder = ctx.tmp / "home-of-a-user"
+    folder.mkdir(exist_ok=True)
+    (folder / "precious.txt").write_text("a student's thesis\n")
+    return folder
+
+
+def snapshot(folder: Path) -> dict:
+    return {p.relative_to(folder).as_posix(): (p.read_bytes() if p.is_file() else None)
+            for p in sorted(folder.rglob("*"))}
+
+
+def untouched(ctx) -> bool:
+    """Nothing outside the cache was written, truncated or removed."""
+    return snapshot(ctx.victim) == ctx.victim_before
+
+
+def plant(ctx, make):
+    """Run rings once, then let ``make(ctx)`` plant something in the cache; the victim
+    folder outside is recorded before the run under test."""
+    run_rings_once(ctx)
+    ctx.victim = outside(ctx)
+    make(ctx)
+    ctx.victim_before = snapshot(ctx.victim)
+
+
+def lock_file(ctx) -> Path:
+    return next((ctx.tmp / "cache").glob(".*.lock"))
+
+
+def replace_with(path: Path, make) -> None:
+    if path.is_dir() and not path.is_symlink():
+        import shutil
+
+        shutil.rmtree(path)
+    else:
+        path.unlink()
+    make(path)
+
+
+def lock_symlink(ctx):
+    replace_with(lock_file(ctx), lambda p: p.symlink_to(ctx.victim / "precious.txt"))
+
+
+def lock_dangling_symlink(ctx):
+    replace_with(lock_file(ctx), lambda p: p.symlink_to(ctx.victim / "created-by-nnbook.txt"))
+
+
+def lock_fifo(ctx):
+    replace_with(lock_file(ctx), os.mkfifo)
+
+
+def lock_hardlink(ctx):
+    replace_with(lock_file(ctx), lambda p: os.link(ctx.victim / "precious.txt", p))
+
+
+def entry_symlink(ctx):
+    import shutil
+
+    entry = entry_files(ctx)[0].parent
+    shutil.move(entry, ctx.victim / "entry-copy")
+    entry.symlink_to(ctx.victim / "entry-copy")
+
+
+def shard_symlink(ctx):
+    import shutil
+
+    shard = entry_files(ctx)[0].parent.parent
+    shutil.move(shard, ctx.victim / "shard-copy")
+    shard.symlink_to(ctx.victim / "shard-copy")
+
+
+def result_symlink(ctx):
+    result = entry_files(ctx)[0]
+    (ctx.victim / "result.json").write_bytes(result.read_bytes())
+    replace_with(result, lambda p: p.symlink_to(ctx.victim / "result.json"))
+
+
+def result_fifo(ctx):
+    replace_with(entry_files(ctx)[0], os.mkfifo)
+
+
+def result_device(ctx):
+    import stat
+
+    if os.geteuid() != 0:
+        pytest.skip("only root can make a device node (a shared cache's hostile member cannot "
+                    "either; it is here to show that none is opened)")
+    replace_with(entry_files(ctx)[0],
+                 # /dev/null's numbers: a regression reads it as empty, never forever (a
+                 # /dev/zero here made the old code read until the OOM killer came)
+                 lambda p: os.mknod(p, 0o600 | stat.S_IFCHR, os.makedev(1, 3)))
+
+
+def planted_temp_name(ctx):
+    """The first temporary name nnbook draws is taken by a link to the victim's file."""
+    import secrets
+
+    run_rings_once(ctx)
+    ctx.victim = outside(ctx)
+    entry = entry_files(ctx)[0].parent
+    import shutil
+
+    shutil.rmtree(entry)
+    entry.mkdir()
+    (entry / ".result.json.0000000000000000.tmp").symlink_to(ctx.victim / "precious.txt")
+    names = iter(["0" * 16])
+    real = secrets.token_hex
+    ctx.mp.setattr(cache.secrets, "token_hex", lambda n: next(names, None) or real(n))
+    ctx.victim_before = snapshot(ctx.victim)
+
+
+def edit_result(change):
+    """Run rings once, then change its result.json with ``change(dict)`` (a hit follows)."""
+    def setup(ctx):
+        run_rings_once(ctx)
+        path = entry_files(ctx)[0]
+        record = json.loads(path.read_text())
+        change(record)
+        path.write_text(json.dumps(record))
+        ctx.entry = path
+    return setup
+
+
+def only_key(record):
+    for k in list(record):
+        if k != "cache":
+            del record[k]
+
+
+def html_label(ctx):
+    edit_result(lambda r: r["data"].update(label="<img src=x onerror=alert(1)>",
+                                           source="[click](javascript:alert(1))"))(ctx)
+    hit = R("rings", **RINGS)
+    from markdown_it import MarkdownIt
+
+    from nnbook import report
+
+    text = report.markdown_table(["profile", "data", "samples"],
+                                 [report.provenance_cells(hit)])
+    text += "\n\n" + report.provenance(hit, command=True, markdown=True)
+    html = MarkdownIt("commonmark", {"html": True}).enable("table").render(text)
+    return hit["cached"], html
+
+
+def weights_wrong_shapes(ctx):
+    import hashlib
+    import io
+
+    kw = dict(n_train=200, n_test=200, num_epochs=1, monitor=50)
+    R("mnist-mlp", return_model=True, **kw)
+    entry = entry_files(ctx)[0].parent
+    buffer = io.BytesIO()
+    torch.save({"fc1.weight": torch.ones(3, 3)}, buffer)  # a state dict, of another network
+    (entry / "weights.pt").write_bytes(buffer.getvalue())
+    record = json.loads((entry / "result.json").read_text())
+    record["cache"]["weights_sha256"] = hashlib.sha256(buffer.getvalue()).hexdigest()
+    (entry / "result.json").write_text(json.dumps(record))
+    again = R("mnist-mlp", return_model=True, **kw)
+    return again["cached"], again.model is not None
+
+
+def foreign_entry(claimed_user=None):
+    def setup(ctx):
+        run_rings_once(ctx)
+        path = entry_files(ctx)[0]
+        if claimed_user:
+            record = json.loads(path.read_text())
+            record["cache"]["writer"]["user"] = claimed_user
+            path.write_text(json.dumps(record))
+        os.chown(path, 4242, 4242)
+    return setup
+
+
+def flock_fails(code):
+    def setup(ctx):
+        import fcntl
+
+        def flock(fd, op):
+            raise OSError(code, os.strerror(code))
+        ctx.mp.setattr(fcntl, "flock", flock)
+    return setup
+
+
+def sourceless_fingerprints(ctx):
+    """The package compiled to .pyc only (as slim images ship), fingerprinted, then one
+    module changed and compiled again: the fingerprint changes."""
+    import compileall
+    import shutil
+
+    pkg = ctx.tmp / "site" / "nnbook"
+    shutil.copytree(Path(cache.__file__).parent, pkg,
+                    ignore=shutil.ignore_patterns("__pycache__"))
+
+    def fingerprint():
+        compileall.compile_dir(pkg, legacy=True, quiet=1)
+        for source in pkg.rglob("*.py"):
+            source.unlink()
+        out = subprocess.run([sys.executable, "-c", "from nnbook import cache; "
+                              "print(cache.package_fingerprint())"], capture_output=True,
+                             text=True, env=dict(os.environ, PYTHONPATH=str(pkg.parent)),
+                             timeout=120)
+        assert out.returncode == 0, out.stderr
+        return out.stdout.strip()
+
+    source = dict((p.relative_to(pkg), p.read_text()) for p in pkg.rglob("*.py"))
+    first = fingerprint()
+    assert not list(pkg.rglob("*.py")) and (pkg / "experiments.pyc").is_file()
+    for rel, text in source.items():
+        (pkg / rel).write_text(text + ("\n# changed\n" if rel.name == "train.py" else ""))
+    for pyc in pkg.rglob("*.pyc"):
+        pyc.unlink()
+    second = fingerprint()
+    return first, second
+
+
+def zipped_package(ctx):
+    ctx.mp.setattr(cache, "__file__", str(ctx.tmp / "nnbook.zip" / "nnbook" / "cache.py"))
+    cache.package_fingerprint.cache_clear()
+
+
+class FullDisk:
+    encoding = "utf-8"
+
+    def write(self, text):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    def flush(self):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+
+def ascii_stdout(ctx):
+    import io
+
+    ctx.raw = io.BytesIO()
+    ctx.mp.setattr(sys, "stdout", io.TextIOWrapper(ctx.raw, encoding="ascii", newline="\n"))
+    rows = [{"claim": "accuracy – 32 hidden", "lecture": 0.9, "text": "95.5 ± 0.4 %",
+             "verdict": "not comparable", "why": "quick profile", "profile": "quick",
+             "data": "MNIST", "samples": "4,000 train / 1,000 test", "seeds": [0, 1],
+             "epochs": 2}]
+    ctx.mp.setattr(reproduce, "collect", lambda *a, **k: rows)
+    from nnbook import present
+
+    ctx.mp.setattr(present, "view", lambda *a, **k: None)
+
+
+def ascii_output(ctx) -> str:
+    sys.stdout.flush()
+    return ctx.raw.getvalue().decode("ascii")
+
+
+def thread_spellings(ctx):
+    keys, cached = [], []
+    for value in ("1", "01", " 1"):
+        ctx.mp.setenv("NNBOOK_THREADS", value)
+        r = R("rings", **RINGS)
+        keys.append(r["cache"]["key"])
+        cached.append(r["cached"])
+    return keys, cached
+
+
+def gzip_bomb(ctx):
+    import gzip
+
+    raw = ctx.tmp / "d" / "MNIST" / "raw"
+    mnist_like(raw)
+    (raw / "train-images-idx3-ubyte").unlink()
+    with gzip.open(raw / "train-images-idx3-ubyte.gz", "wb", compresslevel=1) as f:
+        block = bytes(2**20)
+        for _ in range(200):  # 200 MiB of zeros in about 200 KB
+            f.write(block)
+    ctx.bomb = raw / "train-images-idx3-ubyte.gz"
+
+
+DEEP = "[" * 100000 + "]" * 100000
+TINY_MLP = ["--set", "n_train=200", "--set", "n_test=200", "--set", "num_epochs=1", "--set",
+            "monitor=50"]
+SHARED = "shared cache"
+FAULTS += [
+    # --- the README's own command (it trained, stored, then crashed printing its summary)
+    Fault("cmd-readme-run-summary", "command", "`python -m nnbook run mnist-mlp` (also "
+          "mnist-cnn, fashion-cnn): an AttributeError after training, while printing the "
+          "summary", "ok", "the summary, with the shift accuracies of the schema's list",
+          argv=["run", "mnist-mlp", *TINY_MLP],
+          check=lambda c: "shift_acc (mean over directions): 0px " in c.out
+          and "regenerate: python -m nnbook run mnist-mlp" in c.out),
+
+    # --- a shared cache is untrusted input: special files and links planted in it
+    Fault("cache-lock-symlink", SHARED, "the lock file replaced by a symlink to a file in "
+          "someone's home (a cache hit truncated it to 0 bytes)", "warn",
+          "never followed: one warning, the run goes on unlocked; the file is untouched",
+          argv=RINGS_ARGV, setup=lambda c: plant(c, lock_symlink),
+          match=r"lock file .* is a symbolic link \(not followed",
+          check=lambda c: untouched(c) and "regenerate:" in c.out),
+    Fault("cache-lock-dangling-symlink", SHARED, "the lock file a dangling symlink into "
+          "someone's home (a file would be created there)", "warn",
+          "never followed: one warning; nothing is created outside the cache",
+          argv=RINGS_ARGV, setup=lambda c: plant(c, lock_dangling_symlink),
+          match="is a symbolic link", check=untouched),
+    Fault("cache-lock-fifo", SHARED, "the lock file replaced by a FIFO (every run of that "
+          "result hung forever, silently)", "warn", "not opened blocking: one warning, "
+          "computed unlocked", argv=RINGS_ARGV, setup=lambda c: plant(c, lock_fifo),
+          match="is a FIFO", check=lambda c: "regenerate:" in c.out),
+    Fault("cache-lock-hardlink", SHARED, "the lock file a hard link to someone's file "
+          "(the holder's name would be written into it)", "warn",
+          "a lock file must have one link: one warning; the file is untouched",
+          argv=RINGS_ARGV, setup=lambda c: plant(c, lock_hardlink),
+          match="a file with 2 hard links", check=untouched),
+    Fault("cache-entry-symlink", SHARED, "an entry folder replaced by a symlink to another "
+          "folder (it was 'removed', then written through)", "ok",
+          "never followed: reported as corrupt, the link (not its target) removed, "
+          "recomputed into a real folder; the other folder is untouched",
+          argv=RINGS_ARGV, setup=lambda c: plant(c, entry_symlink),
+          check=lambda c: untouched(c) and "its folder is a symbolic link, not followed); "
+          "removed" in c.err and not entry_files(c)[0].parent.is_symlink()),
+    Fault("cache-shard-symlink", SHARED, "a shard folder (`ab/`) replaced by a symlink to "
+          "another folder", "warn", "never followed: the result is shown, one warning: not "
+          "cached; the other folder is untouched", argv=RINGS_ARGV,
+          setup=lambda c: plant(c, shard_symlink),
+          match=r"result not cached: .* is a symbolic link \(not followed",
+          check=lambda c: untouched(c) and "regenerate:" in c.out),
+    Fault("cache-result-symlink", SHARED, "result.json a symlink to a file outside the "
+          "cache", "ok", "never followed: reported as corrupt, removed, recomputed",
+          argv=RINGS_ARGV, setup=lambda c: plant(c, result_symlink),
+          check=lambda c: untouched(c) and "result.json is a symbolic link, not followed"
+          in c.err),
+    Fault("cache-result-fifo", SHARED, "result.json replaced by a FIFO (a read would hang)",
+          "ok", "lstat first, O_NONBLOCK: reported as corrupt, recomputed, no hang",
+          argv=RINGS_ARGV, setup=lambda c: plant(c, result_fifo),
+          check=lambda c: "result.json is a FIFO, not followed" in c.err),
+    Fault("cache-result-device", SHARED, "result.json a character device (/dev/null's "
+          "numbers; /dev/zero's were read until memory ran out)", "ok",
+          "never opened: reported as corrupt, recomputed",
+          argv=RINGS_ARGV, setup=lambda c: plant(c, result_device),
+          check=lambda c: "result.json is a device, not followed" in c.err),
+    Fault("cache-weights-symlink", SHARED, "weights.pt a symlink to a file outside the cache",
+          "ok", "never followed: reported as corrupt, a miss",
+          python=lambda c: (stored_with_weights(c), outside(c),
+                            replace_with(cache.Cache(c.tmp / "c").entry("ab" * 32)
+                                         / "weights.pt",
+                                         lambda p: p.symlink_to(c.tmp / "home-of-a-user"
+                                                                / "precious.txt")),
+                            cache.Cache(c.tmp / "c").load("ab" * 32, want_weights=True))[-1],
+          check=lambda c: c.value is None and "weights.pt is a symbolic link" in c.err),
+    Fault("cache-temp-name-planted", SHARED, "a symlink planted at the temporary file's "
+          "name", "ok", "O_EXCL: another random name is drawn; the link's target is "
+          "untouched", argv=RINGS_ARGV, setup=planted_temp_name,
+          check=lambda c: untouched(c) and json.loads(entry_files(c)[0].read_text())),
+    Fault("cache-result-too-large", SHARED, "a result.json larger than nnbook ever writes "
+          "(here: above a limit lowered to 100 bytes)", "ok",
+          "not read: reported as corrupt, recomputed",
+          argv=RINGS_ARGV, setup=lambda c: (run_rings_once(c),
+                                            c.mp.setattr(cache, "MAX_RESULT_BYTES", 100)),
+          check=lambda c: "more than the 100 nnbook ever writes" in c.err),
+
+    # --- entries are trusted no more: damaged of new shapes, strings, who wrote them
+    Fault("cache-huge-integer", "cache", "an over-long integer in result.json (a ValueError "
+          "from the int-digits limit, every later run)", "ok",
+          "reported as corrupt, recomputed", argv=RINGS_ARGV,
+          setup=lambda c: (run_rings_once(c), entry_files(c)[0].write_text(
+              entry_files(c)[0].read_text().replace('"seed": 0', '"seed": ' + "9" * 5000))),
+          check=lambda c: "unreadable result.json: ValueError" in c.err),
+    Fault("cache-only-key", "cache", "an entry holding only its key (a KeyError; from Python "
+          "a 'hit' without metrics)", "ok", "reported as corrupt, recomputed, with metrics",
+          setup=edit_result(only_key), python=lambda c: R("rings", **RINGS),
+          check=lambda c: not c.value["cached"] and c.value["metrics"]
+          and "is corrupt" in c.err),
+    Fault("cache-wrong-types", "cache", "result.json with the wrong JSON types "
+          "(seconds a string, metrics a list)", "ok",
+          "reported as corrupt with the field named, recomputed", argv=RINGS_ARGV,
+          setup=edit_result(lambda r: r.update(seconds="fast")),
+          check=lambda c: "has seconds of type str" in c.err and "regenerate:" in c.out),
+    Fault("cache-weights-wrong-shapes", "cache", "weights of the wrong shapes with a matching "
+          "checksum (a load_state_dict traceback)", "ok",
+          "reported as corrupt, recomputed with a model", python=weights_wrong_shapes,
+          check=lambda c: c.value == (False, True) and "does not fit the model" in c.err),
+    Fault("cache-ansi-label", "cache", "ANSI escape sequences in an entry's strings "
+          "(printed raw: they recolour or clear the terminal)", "ok",
+          "escaped: shown as \\x1b[...", argv=RINGS_ARGV,
+          setup=edit_result(lambda r: r["data"].update(label="\x1b[2J\x1b[31mEVIL\x1b[0m",
+                                                       source="synthetic\rforged")),
+          check=lambda c: "\x1b" not in c.out + c.err and "\r" not in c.out
+          and "\\x1b[2J\\x1b[31mEVIL" in c.out and ", cached" in c.out),
+    Fault("cache-html-label", "cache", "a data label `<img src=x onerror=...>` in an entry "
+          "(kept as live HTML by the Markdown parser)", "ok",
+          "escaped for Markdown and HTML: shown as text in tables and provenance lines",
+          python=html_label,
+          check=lambda c: c.value[0] and "<img" not in c.value[1]
+          and "&lt;img src=x onerror=alert(1)&gt;" in c.value[1]
+          and "<a href" not in c.value[1]),
+    Fault("cache-foreign-writer", "cache", "a result another user wrote (numbers served with "
+          "no word of who wrote them)", "ok", "served with a note naming that user",
+          argv=RINGS_ARGV, setup=foreign_entry(),
+          check=lambda c: "nnbook: note: this result was computed by user 4242" in c.err),
+    Fault("cache-forged-writer", "cache", "an entry whose record names another writer than "
+          "the user its file belongs to", "ok",
+          "the note names both: the file's owner is what counts",
+          argv=RINGS_ARGV, setup=foreign_entry(claimed_user="teacher"),
+          check=lambda c: "its record names user teacher, but the file belongs to 4242"
+          in c.err),
+
+    # --- locks, and the code in the key
+    Fault("cache-flock-enolck", "cache", "flock fails with ENOLCK (an NFS home without a lock "
+          "daemon: an OSError traceback)", "warn", "one warning, computed unlocked",
+          argv=RINGS_ARGV, setup=flock_fails(errno.ENOLCK),
+          match="cannot lock cache entries .*No locks available.*NFS",
+          check=lambda c: "regenerate:" in c.out),
+    Fault("cache-flock-eopnotsupp", "cache", "flock fails with EOPNOTSUPP", "warn",
+          "one warning, computed unlocked", argv=RINGS_ARGV,
+          setup=flock_fails(errno.EOPNOTSUPP), match="cannot lock cache entries",
+          check=lambda c: "regenerate:" in c.out),
+    Fault("cache-sourceless-install", "cache", "a sourceless install, .pyc only (every "
+          "version shared one key: a changed package was served old results)", "ok",
+          "every compiled module counts: a changed module changes the key",
+          python=sourceless_fingerprints,
+          check=lambda c: len(c.value[0]) == 64 and c.value[0] != c.value[1]),
+    Fault("cache-code-unreadable", "cache", "a package whose code is not in files (a zip "
+          "install)", "warn", "not cached, one line saying why; the result is shown",
+          argv=RINGS_ARGV, setup=zipped_package,
+          match="result not cached: the package is not a folder of files",
+          check=lambda c: "regenerate:" in c.out),
+
+    # --- output streams and locales
+    Fault("out-stdout-closed", "output", "standard output closed (`>&-`: a traceback)",
+          "output", "one line before anything runs, exit 74", argv=RINGS_ARGV,
+          setup=lambda c: c.mp.setattr(sys, "stdout", None),
+          match="standard output is closed", check=lambda c: not entry_files(c)),
+    Fault("out-disk-full", "output", "standard output on a full disk (`> /dev/full`: a "
+          "traceback)", "output", "one line, exit 74; the result is in the cache",
+          argv=RINGS_ARGV, setup=lambda c: c.mp.setattr(sys, "stdout", FullDisk()),
+          match=r"cannot write to standard output \(No space left on device",
+          check=lambda c: entry_files(c)),
+    Fault("out-ascii-reproduce", "output", "`reproduce` on an ASCII stdout "
+          "(PYTHONIOENCODING=ascii: a UnicodeEncodeError after all the training)", "warn",
+          "ASCII stand-ins (– as -, ± as +/-) and one warning", argv=["reproduce"],
+          setup=ascii_stdout, match="encoding cannot show some characters",
+          check=lambda c: "95.5 +/- 0.4 %" in ascii_output(c)),
+
+    # --- inputs
+    Fault("input-set-deep", "input", "a `--set` value nested 100,000 deep (RecursionError)",
+          "error", "one line: how deep settings go", argv=["run", "rings", "--set",
+                                                         f"snapshots={DEEP}"],
+          python=lambda c: main_error(["run", "rings", "--set", f"snapshots={DEEP}"]),
+          match="nested 100000 levels deep"),
+    Fault("input-set-digits", "input", "a `--set` number of 5,000 digits (the int-digits "
+          "ValueError)", "error", "one line: how many digits settings take",
+          argv=["run", "rings", "--set", "seed=" + "9" * 5000],
+          python=lambda c: main_error(["run", "rings", "--set", "seed=" + "9" * 5000]),
+          match="a number of 5,000 digits"),
+    Fault("input-seed-digits", "input", "`--seed` with 5,000 digits", "error",
+          "one line, exit 2", argv=["run", "rings", "--seed", "9" * 5000],
+          match="invalid int value"),
+    Fault("env-threads-spellings", "env", "NNBOOK_THREADS=1, 01 and ' 1' (each made a new "
+          "cache key)", "ok", "normalised before the key: one entry, two hits",
+          python=thread_spellings,
+          check=lambda c: len(set(c.value[0])) == 1 and c.value[1] == [False, True, True]),
+    Fault("env-home-empty", "env", "HOME empty (the cache went to ./.cache, silently)",
+          "error", "one line naming HOME", argv=RINGS_ARGV,
+          env={"HOME": "", "NNBOOK_CACHE": ""}, python=lambda c: cache.default_root(),
+          error=ConfigError, match="HOME='' is empty"),
+    Fault("env-home-relative", "env", "HOME relative", "error", "one line naming HOME",
+          argv=RINGS_ARGV, env={"HOME": "somewhere", "NNBOOK_CACHE": ""},
+          python=lambda c: cache.default_root(), error=ConfigError,
+          match="HOME='somewhere' is a relative path"),
+    Fault("data-env-missing-folder", "data", "NNBOOK_DATA naming a missing folder (fell "
+          "back to the subset without naming the variable)", "error",
+          "one line naming NNBOOK_DATA", argv=["run", "mnist-mlp", *TINY_MLP],
+          env={"NNBOOK_DATA": lambda t: str(t / "no-such-folder")},
+          python=lambda c: data.mnist(), error=ConfigError,
+          match="NNBOOK_DATA=.*no-such-folder: no such folder"),
+    Fault("data-env-raw-folder", "data", "NNBOOK_DATA pointing at the raw folder itself",
+          "error", "one line naming NNBOOK_DATA and the folder to give",
+          argv=["run", "mnist-mlp", *TINY_MLP],
+          env={"NNBOOK_DATA": lambda t: str(t / "d" / "MNIST" / "raw")},
+          setup=lambda c: mnist_like(c.tmp / "d" / "MNIST" / "raw"),
+          python=lambda c: data.mnist(), error=ConfigError,
+          match="holds the data files itself.*point it at .*/d "),
+    Fault("data-env-set-folder", "data", "NNBOOK_DATA pointing at MNIST/ (the set's folder)",
+          "error", "one line naming NNBOOK_DATA and the folder to give",
+          argv=["run", "mnist-mlp", *TINY_MLP],
+          env={"NNBOOK_DATA": lambda t: str(t / "d" / "MNIST")},
+          setup=lambda c: mnist_like(c.tmp / "d" / "MNIST" / "raw"),
+          python=lambda c: data.mnist(), error=ConfigError,
+          match="is a data set's folder.*point it at .*/d$"),
+    Fault("data-gzip-bomb", "data", "a gzip bomb in the data root (5 GB of memory, then an "
+          "'out of memory' naming no file)", "error",
+          "bounded decompression: a DataError naming the file",
+          argv=["run", "mnist-mlp", *TINY_MLP],
+          env={"NNBOOK_DATA": lambda t: str(t / "d")}, setup=gzip_bomb,
+          python=lambda c: data.mnist(), error=DataError,
+          match=r"train-images-idx3-ubyte.gz decompresses to more than 64 MiB"),
+    Fault("cli-variation-bands-missing", "cli", "`variation bands` on a missing folder "
+          "(exit 1)", "error", "one line, exit 2",
+          argv=["variation", "bands", "/nonexistent-folder"],
+          python=lambda c: __import__("nnbook.variation").variation.bands(
+              Path("/nonexistent-folder"), "quick"), error=ConfigError,
+          match="no such folder"),
+]
+
+
 def main_error(argv):
     """The Python counterpart of a usage error: the CLI's own ConfigError."""
     from nnbook.__main__ import _parse_set
@@ -662,8 +1167,26 @@ def fresh_state():
     data.fashion_mnist.cache_clear()
 
 
+@pytest.fixture
+def no_hang():
+    """A case that hangs (a FIFO opened blocking) fails after 300 s instead of hanging."""
+    def timeout(*args):
+        raise TimeoutError("this fault case hung for 300 s")
+    old = signal.signal(signal.SIGALRM, timeout)
+    signal.alarm(300)
+    yield
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, old)
+
+
+@pytest.fixture(autouse=True)
+def fresh_fingerprint():
+    yield
+    cache.package_fingerprint.cache_clear()
+
+
 @pytest.mark.parametrize("case", FAULTS, ids=[f.id for f in FAULTS])
-def test_fault(case: Fault, tmp_path, monkeypatch, capsys, fresh_state):
+def test_fault(case: Fault, tmp_path, monkeypatch, capsys, fresh_state, no_hang):
     ctx = Ctx(tmp_path, monkeypatch)
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("NNBOOK_OFFLINE", "1")  # no case waits for a network
@@ -705,6 +1228,9 @@ def test_fault(case: Fault, tmp_path, monkeypatch, capsys, fresh_state):
             "nnbook: error: interrupted (Ctrl-C); nothing half-written was stored"], err
     elif case.expect == "quiet":
         assert ctx.status == 141 and err == ""
+    elif case.expect == "output":
+        assert ctx.status == 74, err
+        assert len(error_lines) == 1 and re.search(case.match, error_lines[0]), err
     if case.check:
         result = case.check(ctx)
         assert result if not isinstance(result, tuple) else all(result)
@@ -775,3 +1301,41 @@ def test_a_real_ctrl_c_is_one_line(tmp_path):
     assert err.strip().splitlines()[-1] == ("nnbook: error: interrupted (Ctrl-C); nothing "
                                             "half-written was stored")
     assert "Traceback" not in err and not list((tmp_path / "c").rglob("result.json"))
+
+
+ASCII_REPRODUCE = """
+import sys
+from nnbook import present, reproduce
+from nnbook.__main__ import main
+rows = [{"claim": "accuracy – 32 hidden", "lecture": 0.9, "text": "95.5 ± 0.4 %",
+         "verdict": "not comparable", "why": "quick profile", "profile": "quick",
+         "data": "MNIST", "samples": "4,000 train / 1,000 test", "seeds": [0], "epochs": 2}]
+reproduce.collect = lambda *a, **k: rows  # the table after all the training, in seconds
+present.view = lambda *a, **k: None
+sys.exit(main(["reproduce"]))
+"""
+
+
+def test_real_output_streams_and_locales(tmp_path):
+    """The output faults of the matrix with real streams: `>&-`, `> /dev/full`, an ASCII
+    stdout (PYTHONIOENCODING=ascii) and the C locale."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "code"), NNBOOK_CACHE=str(tmp_path / "c"),
+               NNBOOK_PROGRESS="0", NNBOOK_OFFLINE="1")
+    py = f"{sys.executable} -m nnbook"
+    cases = {"closed": f"{py} list >&-", "full": f"{py} list > /dev/full",
+             "full-run": f"{py} {' '.join(RINGS_ARGV)} > /dev/full"}
+    for name, line in cases.items():
+        out = subprocess.run(["bash", "-c", line], capture_output=True, text=True, env=env,
+                             timeout=300)
+        lines = out.stderr.strip().splitlines()
+        assert out.returncode == 74 and len(lines) == 1, (name, out.returncode, out.stderr)
+        assert lines[0].startswith("nnbook: error: ") and "Traceback" not in out.stderr
+    assert list((tmp_path / "c").rglob("result.json"))  # the run's result was kept
+    out = subprocess.run([sys.executable, "-c", ASCII_REPRODUCE], capture_output=True,
+                         env=dict(env, PYTHONIOENCODING="ascii"), timeout=300)
+    assert out.returncode == 0, out.stderr.decode()
+    assert b"95.5 +/- 0.4 %" in out.stdout and b"accuracy - 32 hidden" in out.stdout
+    assert out.stderr.decode().count("nnbook: warning: the output's encoding") == 1
+    out = subprocess.run([sys.executable, "-m", "nnbook", "list"], capture_output=True,
+                         env=dict(env, LC_ALL="C", LANG="C"), timeout=300)
+    assert out.returncode == 0 and out.stderr == b"", out.stderr

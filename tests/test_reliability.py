@@ -107,20 +107,55 @@ raise RuntimeError("this cell is broken on purpose")
 """
 
 
-def test_broken_chapter_fails_the_build_and_nbval(tmp_path):
+HEALTHY = BROKEN.replace("# Broken", "# Healthy").replace(
+    'raise RuntimeError("this cell is broken on purpose")', "x = 1 + 1\nassert x == 2")
+
+
+def _small_book(tmp_path: Path, chapter: str) -> Path:
+    """A one-chapter book with the real configuration and everything it needs (the
+    references and the local extension in book/_ext, which _config.yml loads)."""
     book = tmp_path / "book"
     (book / "book").mkdir(parents=True)
     shutil.copy(ROOT / "_config.yml", book / "_config.yml")
     shutil.copy(ROOT / "conftest.py", book / "conftest.py")
     shutil.copy(ROOT / "book" / "references.bib", book / "book" / "references.bib")
-    (book / "_toc.yml").write_text("format: jb-book\nroot: book/broken\n")
-    (book / "book" / "broken.md").write_text(BROKEN)
+    shutil.copytree(ROOT / "book" / "_ext", book / "book" / "_ext",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    (book / "_toc.yml").write_text("format: jb-book\nroot: book/chapter\n")
+    (book / "book" / "chapter.md").write_text(chapter)
+    return book
+
+
+def _build(book: Path) -> subprocess.CompletedProcess:
     jb = Path(sys.executable).parent / "jupyter-book"
-    build = subprocess.run([str(jb), "build", ".", *_jb_flags()], cwd=book, capture_output=True,
-                           text=True, timeout=600)
+    return subprocess.run([str(jb), "build", ".", *_jb_flags()], cwd=book, capture_output=True,
+                          text=True, timeout=600)
+
+
+def _nbval(book: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "pytest", "--nbval-lax", "--nbval-current-env",
+                           "-p", "no:cacheprovider", "-q", "book/chapter.md"], cwd=book,
+                          capture_output=True, text=True, timeout=600)
+
+
+def test_a_healthy_chapter_builds_and_passes_nbval(tmp_path):
+    """The control of the next test: the same small book with a healthy chapter builds
+    (with the Makefile's -W) and passes nbval, so a failure there is the broken cell's."""
+    book = _small_book(tmp_path, HEALTHY)
+    build = _build(book)
+    assert build.returncode == 0, build.stdout[-3000:] + build.stderr[-3000:]
+    assert (book / "_build" / "html" / "book" / "chapter.html").is_file()
+    nbval = _nbval(book)
+    assert nbval.returncode == 0, nbval.stdout[-2000:]
+    assert "1 passed" in nbval.stdout
+
+
+def test_broken_chapter_fails_the_build_and_nbval(tmp_path):
+    book = _small_book(tmp_path, BROKEN)
+    build = _build(book)
     assert build.returncode != 0, build.stdout[-2000:]
-    nbval = subprocess.run([sys.executable, "-m", "pytest", "--nbval-lax", "--nbval-current-env",
-                            "-p", "no:cacheprovider", "-q", "book/broken.md"], cwd=book,
-                           capture_output=True, text=True, timeout=600)
+    assert "this cell is broken on purpose" in build.stdout + build.stderr + "".join(
+        p.read_text(errors="replace") for p in (book / "_build").rglob("*.log"))
+    nbval = _nbval(book)
     assert nbval.returncode == 1, nbval.stdout[-2000:]
     assert "this cell is broken on purpose" in nbval.stdout

@@ -4,19 +4,40 @@ Every fault ends in one line on stderr and no traceback: a bad name, value,
 variable or file prints ``nnbook: error: ...`` and exits with status 2; Ctrl-C
 prints ``nnbook: error: interrupted ...`` and exits with 130; a closed pipe
 (``python -m nnbook list | head -1``) ends quietly with status 141, as a program
-killed by SIGPIPE does. ``--set KEY=VALUE`` reads values as JSON (``true``,
-``null``, ``[100, 50]``; a bare word is a string), exactly as the regenerate
-commands the book prints write them.
+killed by SIGPIPE does; standard output closed (``>&-``) or unwritable (a full
+disk, ``> /dev/full``) prints one line and exits with 74 (``EX_IOERR``; what was
+trained is in the cache). An output encoding that cannot show a character (ASCII:
+``PYTHONIOENCODING=ascii``) gets an ASCII stand-in for it (``–`` as ``-``) and one
+warning line. Text read from a cache or a file is escaped for the terminal
+(:func:`nnbook.errors.printable`), and a result another user computed says so.
+``--set KEY=VALUE`` reads values as JSON (``true``, ``null``, ``[100, 50]``; a bare
+word is a string), exactly as the regenerate commands the book prints write them.
 """
 
 from __future__ import annotations
 
+import codecs
+import contextlib
 import json
 import os
 import sys
+import unicodedata
 
 from .configspec import finite_json
-from .errors import ConfigError, NNBookError, OneLineParser, warn
+from .errors import (
+    ConfigError,
+    NNBookError,
+    OneLineParser,
+    OutputError,
+    printable,
+    stream_why,
+    warn,
+)
+from .errors import out as _out
+
+#: The exit status of an output fault (sysexits.h's EX_IOERR).
+EXIT_OUTPUT = 74
+
 
 
 def _parse_set(items: list[str]) -> dict:
@@ -27,7 +48,7 @@ def _parse_set(items: list[str]) -> dict:
         key, sep, text = item.partition("=")
         if not sep or not key:
             raise ConfigError(f"--set takes KEY=VALUE, got {item!r}")
-        overrides[key] = parse_value(text)
+        overrides[key] = parse_value(text, key)
     return overrides
 
 
@@ -35,26 +56,90 @@ def dumps(obj) -> str:
     return json.dumps(finite_json(obj), indent=1, default=str, allow_nan=False)
 
 
+def _number(value) -> str:
+    return f"{value:.4f}" if isinstance(value, (int, float)) else str(value)
+
+
 def _summary(result: dict) -> str:
-    m = result.get("metrics", {})
-    lines = [f"{result['experiment']} ({result['profile']} profile, seed {result['seed']}, "
-             f"{result['device']}, {result['seconds']:.1f} s"
-             f"{', cached' if result.get('cached') else ''})",
-             f"  data: {result['data'].get('label', result['data'].get('source'))}, "
-             f"{result['data'].get('source')}"]
+    """A few lines about a result; every string from it is escaped for the terminal."""
+    m = result.get("metrics") or {}
+    d = result.get("data") if isinstance(result.get("data"), dict) else {}
+    seconds = result.get("seconds")
+    lines = [f"{result.get('experiment')} ({result.get('profile')} profile, seed "
+             f"{result.get('seed')}, {result.get('device')}, "
+             f"{seconds:.1f} s" if isinstance(seconds, (int, float)) else f"{seconds} s",
+             f"  data: {d.get('label', d.get('source'))}, {d.get('source')}"]
+    lines[0] += ", cached)" if result.get("cached") else ")"
     for key, value in m.items():
         if isinstance(value, float):
             lines.append(f"  {key}: {value:.4f}")
-        elif key == "shift_acc":
-            shifts = ", ".join(f"{p}px {v if isinstance(v, float) else v['mean']:.4f}"
-                               for p, v in value.items())
+        elif key == "shift_acc" and isinstance(value, list):
+            shifts = ", ".join(f"{p.get('shift')}px {_number(p.get('mean'))}"
+                               for p in value if isinstance(p, dict))
             lines.append(f"  shift_acc (mean over directions): {shifts}")
         else:
             lines.append(f"  {key}: {json.dumps(finite_json(value), default=str)[:200]}")
     if result.get("note"):
         lines.append(f"  note: {result['note']}")
-    lines.append(f"  regenerate: {result['command']}")
-    return "\n".join(lines)
+    lines.append(f"  regenerate: {result.get('command')}")
+    return "\n".join(printable(line) for line in lines)
+
+
+def _check_stdout() -> None:
+    """Before anything runs: standard output must be open (``>&-`` closes it)."""
+    stream = sys.stdout
+    if stream is None:
+        raise OutputError("standard output is closed (the command was started with `>&-`); "
+                          "nothing was run: give it somewhere to write, e.g. `> out.txt`")
+    try:
+        fd = stream.fileno()
+    except (AttributeError, OSError, ValueError):
+        return  # not a real file (captured): nothing to check
+    try:
+        os.fstat(fd)
+    except OSError:
+        raise OutputError("standard output is closed; nothing was run: give it somewhere "
+                          "to write, e.g. `> out.txt`") from None
+
+
+#: ASCII stand-ins for the characters nnbook prints, on an output that cannot show them.
+ASCII = {"–": "-", "—": "-", "−": "-", "±": "+/-", "×": "x", "·": "*", "…": "...",
+         "✓": "ok", "✗": "x", "²": "^2", "≈": "~", "≤": "<=", "≥": ">=", "→": "->",
+         "µ": "u", "°": " deg", "‘": "'", "’": "'", "“": '"', "”": '"', "≠": "!=",
+         "\xa0": " ", "₀": "0", "ℒ": "L"}
+_replaced: list = []
+
+
+def _ascii_stand_in(exc):
+    if not isinstance(exc, UnicodeEncodeError):
+        raise exc
+    out = []
+    for c in exc.object[exc.start:exc.end]:
+        plain = ASCII.get(c)
+        if plain is None:
+            plain = unicodedata.normalize("NFKD", c).encode("ascii", "ignore").decode()
+        out.append(plain or f"\\u{ord(c):04x}")
+    _replaced.append(exc.object[exc.start:exc.end])
+    return "".join(out), exc.end
+
+
+codecs.register_error("nnbook-ascii", _ascii_stand_in)
+
+
+def _fit_encoding() -> None:
+    """Standard output and error that cannot encode what nnbook prints (``–``, ``±``)
+    write ASCII stand-ins instead of failing after a long run."""
+    for stream in (sys.stdout, sys.stderr):
+        encoding = getattr(stream, "encoding", None)
+        if not encoding or not hasattr(stream, "reconfigure"):
+            continue
+        try:
+            "–±×·✓".encode(encoding)
+        except UnicodeEncodeError:
+            with contextlib.suppress(OSError, ValueError, AttributeError):
+                stream.reconfigure(errors="nnbook-ascii")
+        except LookupError:
+            pass
 
 
 def parser() -> OneLineParser:
@@ -142,15 +227,15 @@ def _main(argv: list[str]) -> int:
         from .experiments import REGISTRY, describe
 
         if args.settings:
-            print(_settings_text())
+            _out(_settings_text())
             return 0
         rows = [describe(n) for n in sorted(REGISTRY)]
         if args.json:
-            print(dumps(rows))
+            _out(dumps(rows))
         for r in [] if args.json else rows:
-            print(f"{r['name']}: {r['description']}\n  chapter: {r['chapter']}; "
-                  f"data: {r['data']}\n  quick: {json.dumps(r['quick'])}\n"
-                  f"  full:  {json.dumps(r['full'])}")
+            _out(f"{r['name']}: {r['description']}\n  chapter: {r['chapter']}; "
+                 f"data: {r['data']}\n  quick: {json.dumps(r['quick'])}\n"
+                 f"  full:  {json.dumps(r['full'])}")
     elif args.cmd == "run":
         from .experiments import command, resolve, run
 
@@ -159,39 +244,46 @@ def _main(argv: list[str]) -> int:
             _, profile, config = resolve(**kwargs)
             overrides = {k: v for k, v in kwargs.items()
                          if k not in ("name", "profile", "seed")}
-            print(f"ok: {command(args.name, profile, config['seed'], overrides)}\n"
-                  f"  config: {json.dumps(config)}")
+            _out(f"ok: {command(args.name, profile, config['seed'], overrides)}\n"
+                 f"  config: {json.dumps(config)}")
             return 0
         result = run(use_cache=not args.no_cache, **kwargs)
         if not result.get("metrics"):
             warn(f"{args.name} measured nothing (no metrics)"
                  + (f": {result['note']}" if result.get("note") else ""))
-        print(dumps(result) if args.json else _summary(result))
+        from .cache import served_from
+
+        if result.get("cached") and served_from(result):
+            print(f"nnbook: note: {printable(served_from(result))}", file=sys.stderr,
+                  flush=True)
+        _out(dumps(result) if args.json else _summary(result))
     elif args.cmd == "data":
         from .data import sources
 
         rows = sources()
         if args.json:
-            print(dumps(rows))
+            _out(dumps(rows))
         for r in [] if args.json else rows:
             if r["ok"]:
-                print(f"{r['dataset']}: {r['label']}, {r['n_train']:,} train / "
-                      f"{r['n_test']:,} test, from {r['source']} ({r['detail']})")
+                _out(f"{r['dataset']}: {r['label']}, {r['n_train']:,} train / "
+                     f"{r['n_test']:,} test, from {r['source']} ({r['detail']})")
             else:
-                print(f"{r['dataset']}: NOT AVAILABLE: {r['error']}")
+                _out(f"{r['dataset']}: NOT AVAILABLE: {r['error']}")
     return 0
 
 
 def _error(message: str) -> None:
     try:
-        print(f"nnbook: error: {message}", file=sys.stderr, flush=True)
+        if sys.stderr is not None:
+            print(f"nnbook: error: {printable(message)}", file=sys.stderr, flush=True)
     except (OSError, ValueError):
         pass
 
 
 def _quiet_stdout() -> None:
-    """After a closed pipe: point stdout at /dev/null so that the interpreter's final
-    flush cannot complain (the recipe in Python's documentation of SIGPIPE)."""
+    """After a closed pipe or a failed write: point stdout at /dev/null so that the
+    interpreter's final flush cannot complain (the recipe in Python's documentation of
+    SIGPIPE)."""
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
@@ -202,10 +294,29 @@ def _quiet_stdout() -> None:
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status (see the module docstring)."""
     argv = sys.argv[1:] if argv is None else list(argv)
+    _replaced.clear()
     try:
+        _check_stdout()
+        _fit_encoding()
         status = _main(argv)
-        sys.stdout.flush()  # a closed pipe shows up here when the output was short
+        try:
+            sys.stdout.flush()  # a closed pipe shows up here when the output was short
+        except BrokenPipeError:
+            raise
+        except (OSError, ValueError) as exc:
+            raise OutputError(f"cannot write to standard output ({stream_why(exc)}); what "
+                              "was computed is in the cache: run it again with the output "
+                              "elsewhere") from None
+        if _replaced:
+            warn("the output's encoding cannot show some characters; they were written as "
+                 f"ASCII stand-ins (e.g. {_replaced[0]!a} as "
+                 f"{_ascii_stand_in(UnicodeEncodeError('ascii', _replaced[0], 0, 1, ''))[0]!r})"
+                 ": set PYTHONIOENCODING=utf-8 or a UTF-8 locale for the real ones")
         return status
+    except OutputError as exc:
+        _quiet_stdout()
+        _error(str(exc))
+        return EXIT_OUTPUT
     except NNBookError as exc:
         _error(str(exc).replace("\n", " "))
         return 2

@@ -296,8 +296,12 @@ def format_value(value) -> str:
     """``value`` as the command line's ``--set KEY=VALUE`` writes it: JSON (``true``,
     ``null``, ``[100, 50]``), strings bare where :func:`parse_value` reads them back as
     the same string (``sgd``), else as JSON strings. Shell quoting is the caller's."""
-    if isinstance(value, str) and parse_value(value) == value:
-        return value
+    if isinstance(value, str):
+        try:
+            if parse_value(value) == value:
+                return value
+        except ConfigError:
+            pass
     return json.dumps(value, default=_plain)
 
 
@@ -308,12 +312,43 @@ def _plain(obj):
     raise TypeError(f"a --set value cannot be a {type(obj).__name__}")
 
 
-def parse_value(text: str):
-    """The value of a ``--set KEY=VALUE``: JSON where it parses, else the text itself."""
+#: How deeply a ``--set`` value may nest (the deepest setting is a list of numbers).
+MAX_DEPTH = 8
+#: How many digits a number in a ``--set`` value may have (seeds take 19).
+MAX_DIGITS = 100
+
+
+def parse_value(text: str, key: str = "VALUE"):
+    """The value of a ``--set KEY=VALUE``: JSON where it parses, else the text itself.
+
+    A value nested more than :data:`MAX_DEPTH` deep or holding a number of more than
+    :data:`MAX_DIGITS` digits is a one-line ConfigError (not a RecursionError or the
+    int-digits ValueError).
+    """
+    depth = deepest = 0
+    for c in text:
+        if c in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif c in "]}":
+            depth -= 1
+    if deepest > MAX_DEPTH:
+        raise ConfigError(f"--set {key}=...: the value is nested {deepest} levels deep; "
+                          f"settings take at most {MAX_DEPTH} (a list of numbers is 1)")
+    run = longest = 0
+    for c in text:
+        run = run + 1 if c.isdigit() else 0
+        longest = max(longest, run)
+    if longest > MAX_DIGITS:
+        raise ConfigError(f"--set {key}=...: a number of {longest:,} digits; settings take "
+                          f"at most {MAX_DIGITS} (`python -m nnbook list --settings` gives "
+                          "each setting's range)")
     try:
         return json.loads(text)
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, RecursionError):
         return text
+    except ValueError as exc:  # e.g. an integer beyond the int-digits limit
+        raise ConfigError(f"--set {key}=...: {exc}") from None
 
 
 def finite_json(obj):
@@ -375,6 +410,24 @@ FLAG_WORDS = {"1": True, "true": True, "yes": True, "on": True,
               "0": False, "false": False, "no": False, "off": False}
 
 
+def home() -> Path:
+    """The home folder, for the defaults under ``~`` (``~/.cache/nnbook/...``) and for
+    ``~`` in a path variable; ``HOME`` set but empty or relative is a ConfigError (it
+    would put the cache in a folder relative to wherever a command runs)."""
+    raw = os.environ.get("HOME")
+    if raw is None:  # unset: the password database's answer, as expanduser gives it
+        path = Path(os.path.expanduser("~"))
+        if path.is_absolute():
+            return path
+        raw = str(path)
+    if not raw.strip() or not Path(raw).is_absolute():
+        raise ConfigError(f"HOME={raw!r} is {'empty' if not raw.strip() else 'a relative path'}"
+                          ": nnbook keeps its cache and data under ~/.cache/nnbook; set HOME "
+                          "to an absolute path, or NNBOOK_CACHE and NNBOOK_DATA to absolute "
+                          "folders")
+    return Path(raw)
+
+
 def env(name: str, default=None):
     """The parsed value of environment variable ``name`` (``default`` when unset or empty).
 
@@ -389,7 +442,11 @@ def env(name: str, default=None):
         return default
     where = f"{name}={raw!r}"
     if var.kind == "path":
-        path = Path(raw).expanduser()
+        path = Path(raw)
+        if raw == "~" or raw.startswith("~/"):
+            path = home() / raw[2:]
+        else:
+            path = path.expanduser()  # ~user
         if not path.is_absolute():
             raise ConfigError(f"{where} is a relative path, which would name one folder for "
                               f"the command line and another for the chapters (they run in "

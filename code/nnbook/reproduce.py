@@ -18,9 +18,10 @@ from __future__ import annotations
 import sys
 
 from . import lecture
+from .errors import out
 from .experiments import current_profile
 from .findings import Finding
-from .report import fmt_pct, markdown_table, sample_counts
+from .report import fmt_pct, markdown_table, markdown_text, sample_counts
 
 #: Which view judges each claim of :data:`nnbook.lecture.CLAIMS`.
 CLAIM_VIEWS = {
@@ -65,7 +66,7 @@ def collect(profile: str | None = None, built: dict | None = None,
         row = {"key": key, "claim": lecture.CLAIMS[key]["what"],
                "lecture": lecture.CLAIMS[key]["value"], "profile": profile,
                "experiment": first["experiment"], "view": view_name,
-               "data": f"{d.get('label', '?')} ({d.get('source', '?')})",
+               "data": markdown_text(f"{d.get('label', '?')} ({d.get('source', '?')})"),
                "samples": "{:,} train / {:,} test".format(*sample_counts(first)),
                "seeds": sorted({r["seed"] for r in results}),
                "epochs": first["config"].get("num_epochs"),
@@ -130,5 +131,5 @@ def main(argv: list[str] | None = None) -> int:
     for name in ("shift-study", "shift-cure"):  # the other chapters' runs, so that the book
         print(f"nnbook reproduce: {name} ...", file=sys.stderr, flush=True)  # build trains
         present.view(name, profile)  # nothing itself
-    print(markdown_table(HEADER, table_rows(rows)))
+    out(markdown_table(HEADER, table_rows(rows)))  # escaped for the terminal
     return 0

@@ -239,3 +239,66 @@ def check(result: dict) -> dict:
         raise ValueError(f"result of {result.get('experiment')!r} lacks: {', '.join(missing)}")
     return result
 
+
+
+def problems(result) -> str | None:
+    """What is wrong with ``result`` as its experiment's schema types it (None: nothing).
+
+    Used on every result read back from the cache, which may be damaged or written by
+    someone else: a missing field or a value of the wrong JSON type (a string where a
+    number should be, an entry holding only its key) is named, so the entry is reported
+    and recomputed instead of failing later. Extra fields are allowed.
+    """
+    if not isinstance(result, dict):
+        return f"is a JSON {type(result).__name__}, not an object"
+    schema = SCHEMAS.get(result.get("experiment"))
+    if schema is None:
+        return f"names no known experiment ({str(result.get('experiment'))[:40]!r})"
+    return _type_problem(result, schema, "")
+
+
+def _type_problem(value, hint, where: str) -> str | None:
+    import types
+    import typing
+
+    if hint is typing.Any or hint is object:
+        return None
+    if isinstance(hint, type) and hasattr(hint, "__required_keys__"):  # a TypedDict
+        if not isinstance(value, dict):
+            return f"has {where or 'the result'} of type {type(value).__name__}, not an object"
+        for key, sub in get_type_hints(hint).items():
+            if key not in value:
+                if key in hint.__required_keys__:
+                    return f"lacks {where}{key}"
+                continue
+            problem = _type_problem(value[key], sub, f"{where}{key}.")
+            if problem:
+                return problem
+        return None
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        if any(_type_problem(value, a, where) is None for a in args):
+            return None
+        return f"has {where.rstrip('.')} of type {type(value).__name__}"
+    base = origin or hint
+    ok = {float: lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
+          int: lambda v: isinstance(v, int) and not isinstance(v, bool),
+          bool: lambda v: isinstance(v, bool), str: lambda v: isinstance(v, str),
+          type(None): lambda v: v is None, list: lambda v: isinstance(v, list),
+          dict: lambda v: isinstance(v, dict)}.get(base)
+    if ok is None:
+        return None  # a type this check does not know: not held
+    if not ok(value):
+        return (f"has {where.rstrip('.')} of type {type(value).__name__}, "
+                f"not {getattr(base, '__name__', base)}")
+    if base is list and args:
+        for i, item in enumerate(value):
+            problem = _type_problem(item, args[0], f"{where.rstrip('.')}[{i}].")
+            if problem:
+                return problem
+    if base is dict and len(args) == 2:
+        for k, item in value.items():
+            problem = _type_problem(item, args[1], f"{where}{k}.")
+            if problem:
+                return problem
+    return None

@@ -168,11 +168,16 @@ def band(kind: str, values: list, bound=None):
 
 def bands(in_dir: Path, profile: str, target: Path = BANDS_FILE) -> dict:
     """Merge the measurements under ``in_dir`` into ``target`` (for ``profile``)."""
+    from .errors import ConfigError
+
+    if not in_dir.is_dir():
+        raise ConfigError(f"variation bands {in_dir}: no such folder (measure first: python "
+                          "-m nnbook variation run --out FOLDER)")
     records = [json.loads(line) for f in sorted(in_dir.glob("*.jsonl"))
                for line in f.read_text().splitlines() if line.strip()]
     records = [r for r in records if r["profile"] == profile]
     if not records:
-        raise SystemExit(f"nnbook: error: no {profile}-profile measurements under {in_dir}")
+        raise ConfigError(f"no {profile}-profile measurements under {in_dir}")
     values: dict[str, list] = {}
     offsets: dict[str, list] = {}
     kinds: dict[str, tuple] = {}
