@@ -212,3 +212,24 @@ def test_glue_note_explains_placeholders():
     assert "{glue:text}`rings.n`" in note and "3 of" in note
     assert "<td><code>rings.acc</code></td><td>97.12</td>" in note
     assert "&lt;b&gt;" in note and "<b>" not in note.split("<table>")[1]  # escaped
+
+
+def test_progress_bar_refreshes_at_most_twice_a_second(monkeypatch, capsys):
+    """A full-batch run has one step per epoch; the bar's per-epoch loss must not force a
+    refresh per step (it did: 1,000 refreshes a second flooded the rings chapter's first
+    cell on Binder, "IOPub message rate exceeded")."""
+    import time
+
+    import torch
+
+    from nnbook import models, train
+
+    monkeypatch.setattr(train, "PROGRESS_DELAY", 0.0)
+    monkeypatch.setenv("NNBOOK_PROGRESS", "1")
+    X, y = torch.randn(64, 2), torch.randint(0, 2, (64,))
+    cfg = train.TrainConfig(num_epochs=400, batch_size=64, lr=0.1, optimizer="sgd", seed=0)
+    t0 = time.perf_counter()
+    train.fit(models.MLP([2, 8, 2]), X, y, cfg, desc="demo")
+    seconds = time.perf_counter() - t0
+    refreshes = capsys.readouterr().err.count("demo:")
+    assert refreshes <= 2 * seconds + 5, f"{refreshes} refreshes in {seconds:.2f} s"

@@ -420,9 +420,10 @@ def _fit(model, X, y, config, X_test, y_test, callback, device, desc) -> list[di
                 ev = evaluate(model, X_test, y_test)
                 record["test_acc"], record["test_loss"] = ev["accuracy"], ev["loss"]
             history.append(record)
-            if bar is not None:
+            if bar is not None:  # shown at the bar's next refresh (at most 2 a second): a
+                # full-batch run has one step per epoch, and a refresh per epoch flooded Binder
                 bar.set_postfix(loss=f"{record['loss']:.3f}",
-                                test=f"{record.get('test_acc', float('nan')):.3f}")
+                                test=f"{record.get('test_acc', float('nan')):.3f}", refresh=False)
             if config.max_steps and step >= config.max_steps:
                 break
     finally:
