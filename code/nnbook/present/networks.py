@@ -441,7 +441,10 @@ def depth(profile=None, seed_offset: int = 0, **overrides) -> View:
     # gradients at initialisation, as the experiment measured them
     grads = {x: [r["grad_norms"][x] for r in results] for x in variants}
     n_blocks = len(grads[variants[0]][0])
-    spread = {x: [max(g) / min(g) for g in grads[x]] for x in variants}
+    # a gradient that vanished to exactly 0 (float32 underflow in a deep, narrow plain
+    # network) counts as the smallest positive float32: the ratio stays finite and huge
+    tiny = torch.finfo(torch.float32).tiny
+    spread = {x: [max(g) / max(min(g), tiny) for g in grads[x]] for x in variants}
     for x in variants:
         v.num(f"{x.replace('-', '_')}_grad_spread", mean(spread[x]), "positive")
     if "plain" in variants and n_blocks > 1:
