@@ -75,14 +75,18 @@ def torchvision_root(ds: datamod.Dataset) -> Path:
     return root
 
 
-def reference_loader(root: Path, train: bool, batch_size: int, seed: int):
-    """The reference input pipeline: per-sample ToTensor + Normalize, DataLoader."""
-    from torch.utils.data import DataLoader
+def reference_loader(root: Path, train: bool, batch_size: int, seed: int,
+                     n: int | None = None):
+    """The reference input pipeline: per-sample ToTensor + Normalize, DataLoader
+    (over the first ``n`` images when given)."""
+    from torch.utils.data import DataLoader, Subset
     from torchvision import datasets, transforms
 
     mean, std = datamod.NORMALISATION["fashion-mnist"]
     tf = transforms.Compose([transforms.ToTensor(), transforms.Normalize((mean,), (std,))])
     dataset = datasets.FashionMNIST(str(root), train=train, download=False, transform=tf)
+    if n is not None:
+        dataset = Subset(dataset, range(min(n, len(dataset))))
     gen = torch.Generator().manual_seed(seed)
     return DataLoader(dataset, batch_size=batch_size, shuffle=train, generator=gen)
 
@@ -194,10 +198,12 @@ def training_flops(model: nn.Module, in_shape=(1, 28, 28)) -> dict:
 class _Recipe:
     """One side of the comparison, living in its own process (see :class:`_Worker`)."""
 
-    def __init__(self, role: str, root: str, precision: str | None):
+    def __init__(self, role: str, root: str, precision: str | None, eval_images: int):
         self.role, self.root = role, Path(root)
         self.device = pick_device()
         self.ds = datamod.fashion_mnist()
+        self.n_eval = min(eval_images or self.ds.n_test, self.ds.n_test)
+        self.X_eval, self.y_eval = self.ds.X_test[:self.n_eval], self.ds.y_test[:self.n_eval]
         if precision:
             os.environ["NNBOOK_PRECISION"] = precision
 
@@ -219,27 +225,29 @@ class _Recipe:
         if self.role == "reference":
             reference_train(model, reference_loader(self.root, True, 64, seed=seed), steps,
                             self.device)
-            return reference_eval(model, reference_loader(self.root, False, 1000, 0),
-                                  self.device)[1]
+            loader = reference_loader(self.root, False, 1000, 0, n=self.n_eval)
+            return reference_eval(model, loader, self.device)[1]
         nnbook_train(model, self.ds, steps, seed, self.device)
-        return evaluate(model, self.ds.X_test, self.ds.y_test)["accuracy"]
+        return evaluate(model, self.X_eval, self.y_eval)["accuracy"]
 
     def evaluation(self, shifted_sets: int) -> dict:
-        """Images per second of evaluating an (untrained) CNN on the test set."""
+        """Images per second of evaluating an (untrained) CNN on the test set (its first
+        ``--eval-images``)."""
         set_seed(0)
+        n = self.n_eval
         if self.role == "reference":
-            loader = reference_loader(self.root, False, 1000, seed=0)
+            loader = reference_loader(self.root, False, 1000, seed=0, n=n)
             seconds, _ = reference_eval(NETS["cnn"][0](), loader, self.device)
-            return {"images_per_s": self.ds.n_test / seconds}
-        model, ds = CNN(), self.ds
+            return {"images_per_s": n / seconds}
+        model = CNN()
         t0 = time.perf_counter()
-        evaluate(model, ds.X_test, ds.y_test)
-        single = ds.n_test / (time.perf_counter() - t0)
+        evaluate(model, self.X_eval, self.y_eval)
+        single = n / (time.perf_counter() - t0)
         shifts = [(p, d) for p in range(1, 15) for d in datamod.DIRECTIONS][:shifted_sets]
-        sets = [datamod.shifted(ds.X_test, p, d, ds.background) for p, d in shifts]
+        sets = [datamod.shifted(self.X_eval, p, d, self.ds.background) for p, d in shifts]
         t0 = time.perf_counter()
-        evaluate_many(model, sets, ds.y_test)
-        many = len(sets) * ds.n_test / (time.perf_counter() - t0)
+        evaluate_many(model, sets, self.y_eval)
+        many = len(sets) * n / (time.perf_counter() - t0)
         return {"images_per_s": single, "shifted_images_per_s": many}
 
     def matmul(self) -> float:
@@ -247,14 +255,14 @@ class _Recipe:
         return matmul_gflops()
 
 
-def _worker(role: str, root: str, precision: str | None, conn) -> None:
+def _worker(role: str, root: str, precision: str | None, eval_images: int, conn) -> None:
     """Serve one recipe's measurements over ``conn`` until told to quit."""
     import signal
     import traceback
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     try:
-        recipe = _Recipe(role, root, precision)
+        recipe = _Recipe(role, root, precision, eval_images)
         conn.send(("ok", None))
         while True:
             command, kwargs = conn.recv()
@@ -270,13 +278,14 @@ class _Worker:
     """A recipe in a child process: nnbook's settings of the process (threads, malloc)
     cannot leak into the reference's timings, nor the reference's into nnbook's."""
 
-    def __init__(self, role: str, root: Path, precision: str | None):
+    def __init__(self, role: str, root: Path, precision: str | None, eval_images: int = 0):
         import multiprocessing
 
         ctx = multiprocessing.get_context("spawn")
         self.role = role
         self.conn, child = ctx.Pipe()
-        self.process = ctx.Process(target=_worker, args=(role, str(root), precision, child),
+        self.process = ctx.Process(target=_worker,
+                                   args=(role, str(root), precision, eval_images, child),
                                    daemon=True, name=f"nnbook-bench-{role}")
         self.process.start()
         child.close()
@@ -376,7 +385,7 @@ def compare_accuracy(workers: dict, net: str, steps: int, seeds: int) -> dict:
     return out
 
 
-def compare_eval(workers: dict, n_test: int, rounds: int, shifted_sets: int,
+def compare_eval(workers: dict, rounds: int, shifted_sets: int,
                  max_others: float | None = None) -> dict:
     """Evaluation speed of an (untrained) CNN: the reference test loop against
     :func:`nnbook.train.evaluate`, and :func:`evaluate_many` on shifted test sets."""
@@ -398,12 +407,12 @@ def compare_eval(workers: dict, n_test: int, rounds: int, shifted_sets: int,
 
 def compare(ds: datamod.Dataset, root: Path, steps: int, rounds: int, accuracy_steps: int,
             accuracy_seeds: int, precision: str | None, shifted_sets: int = 8,
-            max_others: float | None = None) -> dict:
+            max_others: float | None = None, eval_images: int = 0) -> dict:
     """Every comparison of the bench, the two recipes each in its own process."""
     workers = {}
     try:
         for role in ("reference", "nnbook"):
-            workers[role] = _Worker(role, root, precision)
+            workers[role] = _Worker(role, root, precision, eval_images)
         results = {}
         matmul: list[float] = []
         for net in NETS:
@@ -418,7 +427,8 @@ def compare(ds: datamod.Dataset, root: Path, steps: int, rounds: int, accuracy_s
                 results[f"{net}_accuracy"] = compare_accuracy(workers, net, accuracy_steps,
                                                               accuracy_seeds)
         print("timing evaluation ...", file=sys.stderr, flush=True)
-        results["cnn_eval"] = compare_eval(workers, ds.n_test, rounds, shifted_sets, max_others)
+        results["cnn_eval"] = compare_eval(workers, rounds, shifted_sets, max_others)
+        results["cnn_eval"]["images"] = min(eval_images or ds.n_test, ds.n_test)
     finally:
         for w in workers.values():
             w.close()
@@ -439,14 +449,21 @@ def compare(ds: datamod.Dataset, root: Path, steps: int, rounds: int, accuracy_s
     return results
 
 
-def time_book(repo: Path) -> dict:
-    """Cold and warm quick-profile builds of a clean copy of the book, and nbval after."""
+def time_book(repo: Path, chapters: list[str] | None = None) -> dict:
+    """Cold and warm quick-profile builds of a clean copy of the book, and nbval after
+    (of the introduction and ``chapters`` alone, when given: a smaller book)."""
     work = Path(tempfile.mkdtemp(prefix="nnbook-bench-book-"))
     files = subprocess.run(["git", "ls-files"], cwd=repo, capture_output=True, text=True,
                            check=True).stdout.split()
     for f in files:
         (work / f).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(repo / f, work / f)
+    pages = ["book/"]
+    if chapters:
+        pages = [f"book/{c}.md" for c in chapters]
+        toc = ["format: jb-book", "root: book/intro", "chapters:"]
+        toc += [f"  - file: book/{c}" for c in chapters]
+        (work / "_toc.yml").write_text("\n".join(toc) + "\n")
     env = dict(os.environ, NNBOOK_CACHE=str(work / "_build" / "nnbook-cache"),
                NNBOOK_PROFILE="quick", NNBOOK_PROGRESS="0", MPLBACKEND="Agg")
     jb = [str(Path(sys.executable).parent / "jupyter-book"), "build", ".", "-W", "-n",
@@ -460,10 +477,11 @@ def time_book(repo: Path) -> dict:
             out[f"book_{label}_ok"] = r.returncode == 0
         t0 = time.perf_counter()
         r = subprocess.run([sys.executable, "-m", "pytest", "--nbval-lax", "--nbval-current-env",
-                            "-p", "no:cacheprovider", "-q", "book/"], cwd=work, env=env,
+                            "-p", "no:cacheprovider", "-q", *pages], cwd=work, env=env,
                            capture_output=True, text=True)
         out["nbval_after_build_s"] = time.perf_counter() - t0
         out["nbval_ok"] = r.returncode == 0
+        out["chapters"] = chapters or "all"
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return out
@@ -532,6 +550,11 @@ def parser():
                    help="redo a timed round while other processes take more than this share "
                         "of the CPU (e.g. 0.05 on a shared machine)")
     p.add_argument("--book", action="store_true", help="also time the whole book build")
+    p.add_argument("--book-chapters", metavar="NAMES",
+                   help="with --book: build only the introduction and these chapters "
+                        "(comma-separated file names, e.g. pipeline)")
+    p.add_argument("--eval-images", type=int, default=0, metavar="N",
+                   help="evaluate on the first N test images (default: all)")
     p.add_argument("--json", metavar="PATH", help="write the results as JSON")
     return p
 
@@ -559,9 +582,18 @@ def main(argv: list[str] | None = None) -> int:
     from .errors import ConfigError
 
     args = parser().parse_args(argv)
-    if args.steps < 1 or args.rounds < 1 or args.accuracy_steps < 0 or args.accuracy_seeds < 1:
+    if args.steps < 1 or args.rounds < 1 or args.accuracy_steps < 0 or args.accuracy_seeds < 1 \
+            or args.eval_images < 0:
         raise ConfigError("--steps, --rounds and --accuracy-seeds must be positive, "
-                          "--accuracy-steps non-negative")
+                          "--accuracy-steps and --eval-images non-negative")
+    chapters = None
+    if args.book_chapters is not None:
+        repo_book = Path(__file__).resolve().parents[2] / "book"
+        chapters = [c.strip().removesuffix(".md") for c in args.book_chapters.split(",")]
+        missing = [c for c in chapters if not (repo_book / f"{c}.md").is_file()]
+        if not args.book or missing or not all(chapters):
+            raise ConfigError("--book-chapters needs --book and names of chapter files in "
+                              f"book/ (not found: {', '.join(missing) or 'an empty name'})")
     target = _json_target(args.json) if args.json else None
     pick_device()  # a bad NNBOOK_DEVICE fails here, before any work
     ds = datamod.fashion_mnist()
@@ -572,10 +604,10 @@ def main(argv: list[str] | None = None) -> int:
                "precision_asked": args.precision or os.environ.get("NNBOOK_PRECISION") or "auto"}
     results.update(compare(ds, root, args.steps, args.rounds, args.accuracy_steps,
                            args.accuracy_seeds, args.precision,
-                           max_others=args.max_others))
+                           max_others=args.max_others, eval_images=args.eval_images))
     if args.book:
         print("timing the book build (cold, warm) and nbval ...", file=sys.stderr)
-        results["book"] = time_book(Path(__file__).resolve().parents[2])
+        results["book"] = time_book(Path(__file__).resolve().parents[2], chapters)
     print(format_table(results), flush=True)
     if target is not None:
         text = json.dumps(finite_json(results), indent=1, allow_nan=False)
@@ -625,7 +657,9 @@ def format_table(r: dict) -> str:
                          f"{_pm(a['nnbook_test_acc'], a['nnbook_test_acc_sd']):>22}"
                          f"  mean ± sd of {a['seeds']} seeds")
     e = r["cnn_eval"]
-    lines.append(f"{'CNN eval, images/s':<36}{_spread(e['reference_images_per_s'], '.0f'):>22}"
+    images = e.get("images")
+    label = "CNN eval, " + (f"{images:,} " if images else "") + "images, images/s"
+    lines.append(f"{label:<36}{_spread(e['reference_images_per_s'], '.0f'):>22}"
                  f"{_spread(e['nnbook_images_per_s'], '.0f'):>22}{e['speedup']:>8.2f}x")
     lines.append(f"{'CNN eval, ' + str(e['shifted_sets']) + ' shifted sets, images/s':<36}"
                  f"{'':>22}{_spread(e['nnbook_shifted_images_per_s'], '.0f'):>22}"
@@ -644,7 +678,10 @@ def format_table(r: dict) -> str:
               f"{_spread(_percent(lim['nnbook_fraction']), '.0f')} %"]
     if "book" in r:
         b = r["book"]
-        lines.append(f"book build quick: cold {b['book_cold_s']:.0f} s (ok={b['book_cold_ok']}), "
+        which = "" if b.get("chapters", "all") == "all" else \
+            f" (introduction and {', '.join(b['chapters'])} only)"
+        lines.append(f"book build quick{which}: "
+                     f"cold {b['book_cold_s']:.0f} s (ok={b['book_cold_ok']}), "
                      f"warm {b['book_warm_s']:.0f} s (ok={b['book_warm_ok']}), "
                      f"nbval after build {b['nbval_after_build_s']:.0f} s (ok={b['nbval_ok']})")
     return "\n".join(lines)
