@@ -1,11 +1,14 @@
 """Every `python -m nnbook ...` command the README and the book print is run for real.
 
 Unit tests (no build needed): each command printed in ``README.md`` and ``book/*.md`` is
-run as a real process, at a tiny size stated here (:data:`TINY`: ``--set`` overrides
-appended to ``run`` commands; templates such as ``run NAME --seed S`` filled in with
-:data:`FILL`), and must exit 0 and print its summary. The three commands that cannot run
-at a test's size are listed in :data:`LONG` with the reason; any other printed command
-that is neither run nor listed there fails the test.
+run as a real process, at a tiny size stated here, and must exit 0 and print its summary:
+``--set`` overrides (:data:`TINY`) appended to ``run`` commands; options (:data:`BENCH`)
+appended to ``bench`` commands (a few batches, 500 test images, the introduction and one
+chapter for ``--book``); the commands that run the whole book (``reproduce``,
+``variation run``) run with ``tests/tiny_site`` on the path, which shrinks every
+experiment's base config (:data:`tiny_site.sitecustomize.TINY`) in every process they
+start. Templates such as ``run NAME --seed S`` are filled in with :data:`FILL`. No
+printed command is skipped.
 
 After the book is built (``make html``): every command found in the HTML (code spans
 and output blocks, HTML entities unescaped) is split as a shell would split it and
@@ -49,21 +52,12 @@ TINY = {
 }
 #: How the placeholders of printed templates are filled in.
 FILL = {"NAME": "rings", "S": "1", "...": None, "PATH": "{tmp}/bench.json"}
-#: Printed commands that cannot run at a test's size, and why (measured on a 2-core CPU).
-LONG = {
-    "python -m nnbook reproduce": "trains every quick experiment of the book (minutes); "
-    "runs for real after `make book` (test_reproduce_runs_from_the_builds_cache)",
-    "python -m nnbook reproduce --profile full": "trains the lecture-scale book (hours); "
-    "the quick `reproduce` runs for real after `make book`",
-    "python -m nnbook variation run": "11 builds of every view (about an hour); its bands "
-    "are held by tests/test_glued_numbers.py",
-    "python -m nnbook bench": "4.5 min even at --steps 2 --accuracy-steps 0 (it times "
-    "training, evaluation and a matmul limit); `make bench` runs it",
-    "python -m nnbook bench --book": "times a whole cold book build",
-    "python -m nnbook bench --rounds 5": "as `bench` (4.5 min at the smallest size)",
-    "python -m nnbook bench --json PATH": "as `bench`",
-    "python -m nnbook bench --json PATH --book": "as `bench --book`",
-}
+#: The size at which the tests run each `bench` command (appended options).
+BENCH = ["--steps", "2", "--accuracy-steps", "2", "--accuracy-seeds", "1",
+         "--eval-images", "500"]
+#: Commands that run every experiment of the book: run with every config shrunk.
+WHOLE_BOOK = ("reproduce", "variation")
+TINY_SITE = ROOT / "tests" / "tiny_site"
 
 
 def _variants(command: str) -> list[str]:
@@ -80,8 +74,9 @@ def _variants(command: str) -> list[str]:
 
 
 def printed_commands() -> list[tuple[str, str]]:
-    """``(file, command)`` for every `python -m nnbook ...` in README.md and book/*.md."""
-    found = set()
+    """``(files, command)`` for every `python -m nnbook ...` in README.md and book/*.md:
+    each command once (it runs once), with every file that prints it."""
+    found: dict[str, set] = {}
     for path in [ROOT / "README.md", *sorted((ROOT / "book").glob("*.md"))]:
         text = path.read_text(encoding="utf-8")
         spans = re.findall(r"`(python -m nnbook[^`]*)`", text)
@@ -90,14 +85,12 @@ def printed_commands() -> list[tuple[str, str]]:
         for command in spans + blocks:
             command = command.split("  #")[0].strip()
             for variant in _variants(command):
-                found.add((path.relative_to(ROOT).as_posix(), variant))
-    return sorted(found)
+                found.setdefault(variant, set()).add(path.relative_to(ROOT).as_posix())
+    return sorted((", ".join(sorted(files)), command) for command, files in found.items())
 
 
 def _tiny_argv(command: str, tmp: Path) -> list[str] | None:
-    """The command's arguments at the test's size (None: a LONG command)."""
-    if command in LONG:
-        return None
+    """The command's arguments at the test's size."""
     words = shlex.split(command, comments=True)
     assert words[:3] == ["python", "-m", "nnbook"], command
     args = []
@@ -110,12 +103,16 @@ def _tiny_argv(command: str, tmp: Path) -> list[str] | None:
     if args[:1] == ["run"] and "--check" not in args:
         for key, value in TINY[args[1]].items():
             args += ["--set", f"{key}={json.dumps(value)}"]
+    if args[:1] == ["bench"]:
+        args += BENCH + (["--book-chapters", "pipeline"] if "--book" in args else [])
     return args
 
 
-def _env(tmp: Path) -> dict:
-    return dict(os.environ, PYTHONPATH=str(ROOT / "code"), NNBOOK_CACHE=str(tmp / "cache"),
-                NNBOOK_PROGRESS="0", NNBOOK_OFFLINE="1")
+def _env(tmp: Path, whole_book: bool = False) -> dict:
+    path = [str(TINY_SITE)] if whole_book else []
+    return dict(os.environ, PYTHONPATH=os.pathsep.join([*path, str(ROOT / "code")]),
+                NNBOOK_CACHE=str(tmp / "cache"), NNBOOK_PROGRESS="0", NNBOOK_OFFLINE="1",
+                NNBOOK_TEST_TINY="1" if whole_book else "0")
 
 
 def test_the_readme_and_the_book_print_commands():
@@ -126,10 +123,9 @@ def test_the_readme_and_the_book_print_commands():
 
 @pytest.mark.parametrize("where,command", printed_commands())
 def test_every_printed_command_runs(where, command, tmp_path):
-    """Run it for real (a process, as a reader would), at the size of :data:`TINY`."""
+    """Run it for real (a process, as a reader would), at a test's size."""
     args = _tiny_argv(command, tmp_path)
-    if args is None:
-        pytest.skip(f"not run at a test's size: {LONG[command]}")
+    whole_book = args[0] in WHOLE_BOOK
     if "|" in args:  # `python -m nnbook list | head -1`: a real pipe
         pipe = args.index("|")
         line = " ".join(shlex.quote(w) for w in [sys.executable, "-m", "nnbook", *args[:pipe]])
@@ -139,9 +135,17 @@ def test_every_printed_command_runs(where, command, tmp_path):
         assert out.stderr == "", out.stderr
         return
     out = subprocess.run([sys.executable, "-m", "nnbook", *args], capture_output=True,
-                         text=True, timeout=600, env=_env(tmp_path))
+                         text=True, timeout=900, env=_env(tmp_path, whole_book),
+                         cwd=tmp_path)  # `variation run` writes to ./_build/variation
     assert out.returncode == 0, f"{command}: exit {out.returncode}\n{out.stderr[-3000:]}"
     assert "Traceback" not in out.stderr and "nnbook: error" not in out.stderr, out.stderr
+    if whole_book:  # really at the test's size, in every process it started
+        trained = list(Path(tmp_path, "cache").rglob("result.json"))
+        assert len(trained) > 20, "the command trained (almost) nothing"
+        for r in trained:
+            config = json.loads(r.read_text())["config"]
+            assert config.get("num_epochs", 1) == 1 and config.get("n_train", 200) == 200, \
+                (r, config)
     if args[0] == "run" and "--json" in args:
         result = json.loads(out.stdout)
         assert result["metrics"] and result["command"].startswith("python -m nnbook run")
@@ -154,6 +158,25 @@ def test_every_printed_command_runs(where, command, tmp_path):
         assert "mnist-cnn" in out.stdout, out.stdout
     elif args[0] == "data":
         assert out.stdout.startswith("mnist: "), out.stdout
+    elif args[0] == "reproduce":
+        assert out.stdout.startswith("| claim | lecture | this build |"), out.stdout
+        assert out.stdout.count("\n") > 15, out.stdout
+    elif args[0] == "bench":
+        assert "CNN eval, 500 images, images/s" in out.stdout, out.stdout
+        assert ("book build quick (introduction and pipeline only)" in out.stdout) == \
+            ("--book" in args), out.stdout
+        if "--book" in args:
+            assert "(ok=False)" not in out.stdout, out.stdout
+        if "--json" in args:
+            saved = json.loads(Path(args[args.index("--json") + 1]).read_text())
+            assert saved["cnn_eval"]["images"] == 500, saved
+    elif args[:2] == ["variation", "run"]:
+        records = [json.loads(line) for f in Path(tmp_path, "_build", "variation")
+                   .glob("*.jsonl") for line in f.read_text().splitlines()]
+        from nnbook import present
+        views = set(present.views())
+        assert {r["view"] for r in records} == views, records
+        assert len(records) >= 4 * len(views), len(records)  # 4 environments, or more
     else:
         assert out.stdout.strip(), out
 PLACEHOLDER = re.compile(r"^[A-Z][A-Z_]*(=[A-Z_]+)?$")  # NAME, KEY=VALUE, PATH
