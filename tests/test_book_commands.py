@@ -111,8 +111,7 @@ def _tiny_argv(command: str, tmp: Path) -> list[str] | None:
 def _env(tmp: Path, whole_book: bool = False) -> dict:
     path = [str(TINY_SITE)] if whole_book else []
     return dict(os.environ, PYTHONPATH=os.pathsep.join([*path, str(ROOT / "code")]),
-                NNBOOK_CACHE=str(tmp / "cache"), NNBOOK_PROGRESS="0", NNBOOK_OFFLINE="1",
-                NNBOOK_TEST_TINY="1" if whole_book else "0")
+                NNBOOK_CACHE=str(tmp / "cache"), NNBOOK_PROGRESS="0", NNBOOK_OFFLINE="1")
 
 
 def test_the_readme_and_the_book_print_commands():

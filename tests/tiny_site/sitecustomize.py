@@ -1,12 +1,10 @@
 """Test-sized experiments for commands that run the whole book (``reproduce``,
-``variation run``): on this folder on PYTHONPATH, every process (the command, its
-subprocesses, its notebook kernels) starts by shrinking every experiment's base config,
-in both profiles, to :data:`TINY` (a few hundred images, one epoch), as the tests'
-``--set`` overrides do for ``run``. Everything else of the command runs as printed: the
+``variation run``): with this folder on PYTHONPATH (nothing else switches it on), every
+process (the command, its subprocesses, its notebook kernels) starts by shrinking every
+experiment's base config, in both profiles, to :data:`TINY` (a few hundred images, one
+epoch), as the tests' ``--set`` overrides do for ``run``. Everything else of the command runs as printed: the
 same code, the same views, the same cache, the same output. Used by
 ``tests/test_book_commands.py``; never on the path of a reader's build."""
-
-import os
 
 #: experiment -> the keys shrunk (the structure the views read, such as snapshots,
 #: sizes, depths and variants, is kept)
@@ -22,14 +20,15 @@ TINY = {
     "shift-study": dict(),
 }
 
-if os.environ.get("NNBOOK_TEST_TINY") == "1":
-    from nnbook import experiments
+from nnbook import experiments  # noqa: E402
 
-    _config = experiments.Experiment.config
+_config = experiments.Experiment.config
 
-    def config(self, profile: str) -> dict:
-        base = _config(self, profile)
-        base.update(TINY[self.name])  # a new experiment without a test size: KeyError
-        return base
 
-    experiments.Experiment.config = config
+def config(self, profile: str) -> dict:
+    base = _config(self, profile)
+    base.update(TINY[self.name])  # a new experiment without a test size: KeyError
+    return base
+
+
+experiments.Experiment.config = config
