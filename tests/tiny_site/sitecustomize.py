@@ -2,8 +2,8 @@
 ``variation run``): with this folder on PYTHONPATH (nothing else switches it on), every
 process (the command, its subprocesses, its notebook kernels) starts by shrinking every
 experiment's base config, in both profiles, to :data:`TINY` (a few hundred images, one
-epoch), as the tests' ``--set`` overrides do for ``run``. Everything else of the command runs as printed: the
-same code, the same views, the same cache, the same output. Used by
+epoch), as the tests' ``--set`` overrides do for ``run``. Everything else of the command
+runs as printed: the same code, the same views, the same cache, the same output. Used by
 ``tests/test_book_commands.py``; never on the path of a reader's build."""
 
 #: experiment -> the keys shrunk (the structure the views read, such as snapshots,
