@@ -53,6 +53,33 @@ def test_provenance_cells_name_profile_data_and_counts_once():
     assert report.provenance_cells(fm)[1] == "Fashion-MNIST (Debian dataset-fashion-mnist)"
 
 
+def _trained(seed: int, precision: str = "bf16", **config) -> dict:
+    return {"experiment": "mnist-cnn", "profile": "quick", "seed": seed, "device": "cpu",
+            "seconds": 10.0, "command": f"python -m nnbook run mnist-cnn --seed {seed}",
+            "config": {"seed": seed, "num_epochs": 1, **config},
+            "data": {"label": "MNIST", "source": "NNBOOK_DATA", "n_train": 60000,
+                     "n_test": 10000},
+            "history": [{"epoch": 1, "precision": precision}]}
+
+
+def test_a_tables_provenance_names_every_seed_and_the_precision():
+    """One line per run of one configuration, naming all its seeds and the arithmetic the
+    training used (a table of means over 3 seeds said 'seed 0 ... cpu')."""
+    from nnbook import report
+
+    seeds = [_trained(s) for s in (0, 1, 2)]
+    wide = [_trained(s, "fp32", arch="wide") for s in (0, 1)]
+    assert [len(g) for g in report.runs(seeds + wide)] == [3, 2]
+    text = report.table(["a"], [["1"]], "note", results=seeds + wide).data
+    lines = text.split("\n\n", 1)[1].split("<br>")
+    assert len(lines) == 3, lines  # the note and two runs
+    assert "seeds 0, 1, 2" in lines[1] and "cpu, bf16" in lines[1], lines[1]
+    assert "seeds 0, 1" in lines[2] and "cpu, fp32" in lines[2], lines[2]
+    assert "cpu, bf16" in report.provenance(seeds[0])
+    hostile = _trained(0, "<img src=x onerror=alert(1)>")
+    assert "<img" not in report.table(["a"], [["1"]], results=[hostile]).data
+
+
 def test_readme_documents_every_environment_variable():
     from nnbook import configspec
 

@@ -10,6 +10,7 @@ label, a source, a command) are escaped for Markdown too (:func:`markdown_text`,
 
 from __future__ import annotations
 
+import json
 import re
 
 
@@ -55,11 +56,23 @@ def table(header: list[str], rows: list[list], note: str | None = None, results=
     from IPython.display import Markdown
 
     text = markdown_table(header, rows)
-    lines = ([no_html(note)] if note else []) + [provenance(r, command=True, markdown=True)
-                                                 for r in results]
+    lines = ([no_html(note)] if note else []) + [
+        provenance_seeds(group, command=True, markdown=True) for group in runs(results)]
     if lines:
         text += "\n\n" + "<br>\n".join(f"<small>{line}</small>" for line in lines)
     return Markdown(text)
+
+
+def runs(results) -> list[list[dict]]:
+    """``results`` grouped into runs of one configuration (the seeds of one experiment
+    and config), in order of first appearance: one provenance line per group."""
+    groups: dict[str, list] = {}
+    for r in results:
+        config = {k: v for k, v in (r.get("config") or {}).items() if k != "seed"}
+        key = json.dumps([r.get("experiment"), r.get("profile"), config], sort_keys=True,
+                         default=str)
+        groups.setdefault(key, []).append(r)
+    return list(groups.values())
 
 
 def sample_counts(result: dict) -> tuple:
@@ -87,7 +100,11 @@ def provenance(result: dict, command: bool = False, markdown: bool = False) -> s
              f"seeds {', '.join(map(str, seeds))}" if seeds else f"seed {result['seed']}"]
     if epochs:
         parts.append(f"{epochs} epochs")
-    parts += [result["device"], f"{result['seconds']:.0f} s"]
+    precision = arithmetic(result)
+    if precision and markdown:
+        precision = markdown_text(precision)
+    parts += [result["device"] + (f", {precision}" if precision else ""),
+              f"{result['seconds']:.0f} s"]
     line = " · ".join(parts)
     if command and result.get("command"):
         shown = result["command"] if markdown else f"`{result['command']}`"
@@ -124,15 +141,20 @@ def provenance_cells(result: dict) -> list[str]:
             f"{n_train:,} train / {n_test:,} test"]
 
 
-def provenance_seeds(results: list, command: bool = False) -> str:
+def provenance_seeds(results: list, command: bool = False, markdown: bool = False) -> str:
     """One line for the results of several seeds of one configuration: experiment,
     profile, data and counts, the seeds, epochs, device, precision and total time (and,
-    with ``command``, how to regenerate the first seed; ``--seed N`` gives the others)."""
+    with ``command``, how to regenerate the first seed; ``--seed N`` gives the others).
+    With ``markdown`` every string from the results is escaped for Markdown."""
     if not results:
         return ""
-    first = results[0]
     if len(results) == 1:
-        return provenance(first, command)
+        return provenance(results[0], command, markdown)
+    settings = _settings(results[0])
+    if markdown:
+        results = [_escaped(r) for r in results]
+        settings = markdown_text(settings)
+    first = results[0]
     d = first.get("data", {})
     n_train, n_test = sample_counts(first)
     counts = f"{n_train:,} train / {n_test:,} test" if n_train is not None else ""
@@ -141,17 +163,19 @@ def provenance_seeds(results: list, command: bool = False) -> str:
     parts = [first["experiment"], f"{first['profile']} profile",
              f"{label} ({counts}, {d.get('source', '?')})",
              "seeds " + ", ".join(str(r["seed"]) for r in results)]
-    settings = _settings(first)
     if settings:
         parts.insert(1, settings)
     if epochs:
         parts.append(f"{epochs} epochs")
     precision = arithmetic(first)
+    if precision and markdown:
+        precision = markdown_text(precision)
     parts += [first["device"] + (f", {precision}" if precision else ""),
               f"{sum(r['seconds'] for r in results):.0f} s in all"]
     line = " · ".join(parts)
     if command and first.get("command"):
-        line += f" · regenerate: `{first['command']}` (and `--seed` for the others)"
+        shown = first["command"] if markdown else f"`{first['command']}`"
+        line += f" · regenerate: {shown} (and `--seed` for the others)"
     return line
 
 

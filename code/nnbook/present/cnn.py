@@ -245,7 +245,7 @@ def _shift_table(nets, shifts=(0, 1, 2, 3, 4)) -> Table:
                  ["profile", "data", "samples", "seeds"], rows,
                  "test accuracy (%) at each shift in pixels, mean over the four shift "
                  "directions; mean ± standard deviation over the seeds",
-                 [r for _, rs in nets for r in rs[:1]])
+                 [r for _, rs in nets for r in rs])
 
 
 register("mnist-cnn", "cnn:mnist_cnn")
@@ -369,7 +369,7 @@ def fashion_cnn(profile=None, seed_offset: int = 0) -> View:
           f"{flops_per_image(WideCNN()) / flops_per_image(CNN()):.1f} ×",
           cell(test_acc(wide)), len(wide), *prov_cells(wide)[:3]]],
         "arithmetic: multiply-adds of one forward pass, relative to the lecture's CNN; "
-        "same recipe, data and epochs", wide[:1] + base[:1])
+        "same recipe, data and epochs", wide + base)
     v.samples = lambda: cplots.class_samples(ds.X_train, ds.y_train, ds.classes, 6, 0)
     v.curves = lambda: cplots.learning_curves(
         [("CNN", *_curve(base))], "Fashion-MNIST: accuracy during training (monitor images, "
@@ -517,13 +517,15 @@ def shift_study(profile=None, seed_offset: int = 0) -> View:
         for label in rows:
             lect_row += [f"{100 * rows[label][3][s]:.2f}" for s in rows[label][2]] + ["–"]
         body = [lect_row]
+        why = {label: not_comparable(rows[label][4][0]) for label in rows}
         for name in names:
             line = [name]
             for label in rows:
                 readings, dist, px, _, _ = rows[label]
                 per_seed = np.asarray(readings[name])
                 line += [cell(per_seed[:, k], unit=False) for k in range(len(px))]
-                mark = " ◀ nearest" if name == nearest[label] else ""
+                mark = "" if name != nearest[label] else " ◀ nearest" + (
+                    f" (not comparable: {why[label]})" if why[label] else "")
                 line.append(f"{100 * dist[name]:.1f} points{mark}")
             body.append(line)
         studies = [rows[label][4][0] for label in rows]
