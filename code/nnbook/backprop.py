@@ -3,13 +3,13 @@
 A network is f_0 = x, z_k = W_k f_{k-1} + b_k, f_k = σ_k(z_k) for k = 1..L.
 With D_k = diag(σ_k'(z_k)) the theorem's recursion is
 
-    ∂L/∂z_L     = D_L ∂L/∂f_L
-    ∂L/∂z_{k-1} = D_{k-1} W_k^T ∂L/∂z_k
-    ∂L/∂W_k     = ∂L/∂z_k f_{k-1}^T,      ∂L/∂b_k = ∂L/∂z_k.
+    ∂ℒ/∂z_L     = D_L ∂ℒ/∂f_L
+    ∂ℒ/∂z_{k-1} = D_{k-1} W_k^T ∂ℒ/∂z_k
+    ∂ℒ/∂W_k     = ∂ℒ/∂z_k f_{k-1}^T,      ∂ℒ/∂b_k = ∂ℒ/∂z_k.
 
 A batch of N samples is handled with the same formulas by stacking the
 vectors as columns: ``f[k]`` and ``z[k]`` are ``n_k x N`` matrices, so
-``∂L/∂W_k`` becomes ``Δ_k F_{k-1}^T`` (the sum over samples) and ``∂L/∂b_k``
+``∂ℒ/∂W_k`` becomes ``Δ_k F_{k-1}^T`` (the sum over samples) and ``∂ℒ/∂b_k``
 the row sums of ``Δ_k``. Lists are indexed like the maths: ``z[k]``,
 ``W[k]`` for k = 1..L (index 0 holds the input, or ``None``).
 
@@ -159,7 +159,7 @@ def _values(Y, n: int, k: int) -> np.ndarray:
 
 
 def loss_and_grad(fL, Y, loss: str = "nll", reduction: str = "sum") -> tuple[float, np.ndarray]:
-    """The loss L = Σ_i ℓ(f_L(x_i), y_i) (or the mean) and ∂L/∂f_L (``n_L x N``).
+    """The loss ℒ = Σ_i ℓ(f_L(x_i), y_i) (or the mean) and ∂ℒ/∂f_L (``n_L x N``).
 
     ``nll``: ℓ = -log softmax(f)_y, with ``Y`` the N integer labels in 0..n_L-1;
     ``mse``: ℓ = ½‖f - y‖², with ``Y`` of shape ``N x n_L`` (or ``N`` when n_L = 1).
@@ -189,7 +189,7 @@ def loss_and_grad(fL, Y, loss: str = "nll", reduction: str = "sum") -> tuple[flo
 
 @dataclass
 class Gradients:
-    """∂L/∂z_k, ∂L/∂W_k and ∂L/∂b_k for k = 1..L (index 0 is ``None``)."""
+    """∂ℒ/∂z_k, ∂ℒ/∂W_k and ∂ℒ/∂b_k for k = 1..L (index 0 is ``None``)."""
 
     dz: list
     dW: list
@@ -197,16 +197,16 @@ class Gradients:
 
 
 def backward(net: Network, fw: Forward, dL_dfL) -> Gradients:
-    """Theorem 1: the recursion from ∂L/∂f_L back to the first layer."""
+    """Theorem 1: the recursion from ∂ℒ/∂f_L back to the first layer."""
     L = net.depth
     dz, dW, db = [None] * (L + 1), [None] * (L + 1), [None] * (L + 1)
-    dz[L] = _activation(net.activations[L])[1](fw.z[L]) * dL_dfL          # D_L ∂L/∂f_L
+    dz[L] = _activation(net.activations[L])[1](fw.z[L]) * dL_dfL          # D_L ∂ℒ/∂f_L
     for k in range(L, 0, -1):
-        dW[k] = dz[k] @ fw.f[k - 1].T                                      # ∂L/∂z_k f_{k-1}^T
-        db[k] = dz[k].sum(axis=1)                                          # ∂L/∂z_k, summed
+        dW[k] = dz[k] @ fw.f[k - 1].T                                      # ∂ℒ/∂z_k f_{k-1}^T
+        db[k] = dz[k].sum(axis=1)                                          # ∂ℒ/∂z_k, summed
         if k > 1:
             d_prev = _activation(net.activations[k - 1])[1](fw.z[k - 1])
-            dz[k - 1] = d_prev * (net.W[k].T @ dz[k])                      # D_{k-1} W_k^T ∂L/∂z_k
+            dz[k - 1] = d_prev * (net.W[k].T @ dz[k])                      # D_{k-1} W_k^T ∂ℒ/∂z_k
     return Gradients(dz, dW, db)
 
 
@@ -225,7 +225,7 @@ def loss_value(net: Network, X, Y, loss: str = "nll", reduction: str = "sum") ->
 
 def numerical_gradients(net: Network, X, Y, loss: str = "nll", eps: float = 1e-5,
                         reduction: str = "sum") -> tuple[list, list]:
-    """∂L/∂W_k and ∂L/∂b_k by central differences (L(θ+ε) - L(θ-ε)) / 2ε, one entry at a time.
+    """∂ℒ/∂W_k and ∂ℒ/∂b_k by central differences (ℒ(θ+ε) - ℒ(θ-ε)) / 2ε, one entry at a time.
 
     Costs two forward passes per parameter: for small networks only.
     """
