@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
 from .. import losses
@@ -138,7 +139,17 @@ def decision_regions(snapshots: list[tuple], X, y, extent, provenance: list[str]
                      fontsize=9)
     for ax in list(axes.flat)[len(snapshots):]:
         ax.axis("off")
-    fig.tight_layout()
+    for ax in axes[-1]:
+        ax.set_xlabel("$x_1$")
+    for ax in axes[:, 0]:
+        ax.set_ylabel("$x_2$")
+    handles, _ = axes.flat[0].get_legend_handles_labels()
+    handles.append(Line2D([], [], color="black", linewidth=1.2,
+                          label="decision boundary, p(class 1) = 50 %"))
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.25 / (3.3 * nrows)))
+    fig.legend(handles=handles, loc="upper center", ncol=3, fontsize=8, frameon=False,
+               markerscale=2,
+               bbox_to_anchor=(0.5, 1.0))
     bar = fig.colorbar(im, ax=axes, shrink=0.6, pad=0.02)
     bar.set_label("p(class 1) (%)")
     notes(fig, provenance)
