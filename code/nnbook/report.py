@@ -100,16 +100,20 @@ def provenance(result: dict, command: bool = False, markdown: bool = False) -> s
              f"seeds {', '.join(map(str, seeds))}" if seeds else f"seed {result['seed']}"]
     if epochs:
         parts.append(f"{epochs} epochs")
-    precision = arithmetic(result)
-    if precision and markdown:
-        precision = markdown_text(precision)
-    parts += [result["device"] + (f", {precision}" if precision else ""),
-              f"{result['seconds']:.0f} s"]
+    parts += [_machine(result, markdown), f"{result['seconds']:.0f} s"]
     line = " · ".join(parts)
     if command and result.get("command"):
         shown = result["command"] if markdown else f"`{result['command']}`"
         line += f" · regenerate: {shown}"
     return line
+
+
+def _machine(result: dict, markdown: bool) -> str:
+    """The device and the arithmetic its training used: ``cpu, bf16``."""
+    precision = arithmetic(result)
+    if precision and markdown:
+        precision = markdown_text(precision)
+    return result["device"] + (f", {precision}" if precision else "")
 
 
 def _escaped(result: dict) -> dict:
@@ -167,11 +171,7 @@ def provenance_seeds(results: list, command: bool = False, markdown: bool = Fals
         parts.insert(1, settings)
     if epochs:
         parts.append(f"{epochs} epochs")
-    precision = arithmetic(first)
-    if precision and markdown:
-        precision = markdown_text(precision)
-    parts += [first["device"] + (f", {precision}" if precision else ""),
-              f"{sum(r['seconds'] for r in results):.0f} s in all"]
+    parts += [_machine(first, markdown), f"{sum(r['seconds'] for r in results):.0f} s in all"]
     line = " · ".join(parts)
     if command and first.get("command"):
         shown = first["command"] if markdown else f"`{first['command']}`"
