@@ -89,7 +89,7 @@ def printed_commands() -> list[tuple[str, str]]:
     return sorted((", ".join(sorted(files)), command) for command, files in found.items())
 
 
-def _tiny_argv(command: str, tmp: Path) -> list[str] | None:
+def _tiny_argv(command: str, tmp: Path) -> list[str]:
     """The command's arguments at the test's size."""
     words = shlex.split(command, comments=True)
     assert words[:3] == ["python", "-m", "nnbook"], command

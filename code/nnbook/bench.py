@@ -238,7 +238,7 @@ class _Recipe:
         if self.role == "reference":
             loader = reference_loader(self.root, False, 1000, seed=0, n=n)
             seconds, _ = reference_eval(NETS["cnn"][0](), loader, self.device)
-            return {"images_per_s": n / seconds}
+            return {"images_per_s": n / seconds, "images": n}
         model = CNN()
         t0 = time.perf_counter()
         evaluate(model, self.X_eval, self.y_eval)
@@ -248,7 +248,7 @@ class _Recipe:
         t0 = time.perf_counter()
         evaluate_many(model, sets, self.y_eval)
         many = len(sets) * n / (time.perf_counter() - t0)
-        return {"images_per_s": single, "shifted_images_per_s": many}
+        return {"images_per_s": single, "shifted_images_per_s": many, "images": n}
 
     def matmul(self) -> float:
         use_all_cores()  # the threads CNN training uses
@@ -399,7 +399,8 @@ def compare_eval(workers: dict, rounds: int, shifted_sets: int,
         ours.append(b["result"]["images_per_s"])
         many.append(b["result"]["shifted_images_per_s"])
         shares += [a["others_cpu_share"], b["others_cpu_share"]]
-    return {"reference_images_per_s": _summary(ref), "nnbook_images_per_s": _summary(ours),
+    return {"images": b["result"]["images"],  # the same test images for both recipes
+            "reference_images_per_s": _summary(ref), "nnbook_images_per_s": _summary(ours),
             "nnbook_shifted_images_per_s": _summary(many), "shifted_sets": shifted_sets,
             "speedup": statistics.median(ours) / statistics.median(ref),
             "others_cpu_share": shares, "rounds_redone": len(retries)}
@@ -428,7 +429,6 @@ def compare(ds: datamod.Dataset, root: Path, steps: int, rounds: int, accuracy_s
                                                               accuracy_seeds)
         print("timing evaluation ...", file=sys.stderr, flush=True)
         results["cnn_eval"] = compare_eval(workers, rounds, shifted_sets, max_others)
-        results["cnn_eval"]["images"] = min(eval_images or ds.n_test, ds.n_test)
     finally:
         for w in workers.values():
             w.close()
