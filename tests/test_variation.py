@@ -85,3 +85,51 @@ def test_widening_equals_measuring_everything_at_once(tmp_path):
     _write(tmp_path / "c", [_record({}, 0, num(97.0, 0.3, 5))])
     assert "differs" in variation.widen(tmp_path / "c", "quick", target=target)[
         "bands"]["v.n"]["band"]
+
+
+def test_remeasuring_one_view_replaces_only_its_bands_findings_and_claims(tmp_path):
+    """`variation run --view` then `bands`: the re-measured view's entries are the new
+    measurement's alone (a number that went away goes away), every other view keeps its
+    bands, tallies and the original measurement record."""
+    def rec(glue, offset, acc, gone=None, holds=True):
+        numbers = {"acc": {"value": acc, "kind": "percent", "bound": None}}
+        if gone is not None:
+            numbers["gone"] = {"value": gone, "kind": "percent", "bound": None}
+        return dict(_record({"P": "fp32"}, offset, numbers, {"f": holds}),
+                    view=f"view-{glue}", glue=glue, claims={f"claim-{glue}": "reproduced"})
+
+    target = tmp_path / "bands.json"
+    _write(tmp_path / "all", [rec(g, off, 90.0 + off / 10, gone=50.0, holds=(g == "a"))
+                              for g in ("a", "b") for off in (0, 10)])
+    first = variation.bands(tmp_path / "all", "quick", target=target)
+    _write(tmp_path / "b", [rec("b", off, 70.0 + off / 10) for off in (0, 10, 20)])
+    merged = variation.bands(tmp_path / "b", "quick", target=target)
+    assert merged["bands"]["a.acc"] == first["bands"]["a.acc"]
+    assert merged["bands"]["a.gone"] == first["bands"]["a.gone"]
+    assert "b.gone" not in merged["bands"]
+    assert merged["bands"]["b.acc"]["measured"]["min"] == 70.0
+    assert merged["findings"] == {"a.f": {"held": 2, "of": 2}, "b.f": {"held": 3, "of": 3}}
+    assert merged["claims"]["claim-b"] == {"reproduced": 3}
+    assert merged["claims"]["claim-a"] == {"reproduced": 2}
+    assert merged["measured"]["date"] == first["measured"]["date"]
+    assert [r["views"] for r in merged["measured"]["remeasured"]] == [["view-b"]]
+    assert json.loads(target.read_text())["quick"] == merged
+
+
+def test_an_interrupted_measurement_resumes_without_repeating_what_it_recorded(
+        tmp_path, monkeypatch):
+    built = []
+
+    class FakeView:
+        name, numbers, findings, claims, results = "g", {}, {}, {}, {}
+
+    from nnbook import present
+    monkeypatch.setattr(present, "view", lambda name, profile, seed_offset: built.append(
+        (name, seed_offset)) or FakeView())
+    out = tmp_path / "m.jsonl"
+    variation.measure("quick", [0], out, ["x", "y"])
+    out.write_text(out.read_text() + '{"view": "x", "seed_off')  # cut off mid-line
+    variation.measure("quick", [0, 10], out, ["x", "y"])
+    assert built == [("x", 0), ("y", 0), ("x", 10), ("y", 10)]
+    assert [json.loads(line)["seed_offset"] for line in out.read_text().splitlines()] == \
+        [0, 0, 10, 10]

@@ -22,7 +22,12 @@ prose states only findings that did (``tests/test_findings.py`` checks it).
 Usage::
 
     python -m nnbook variation run [--profile quick] [--out DIR]   # measure (long)
+    python -m nnbook variation run --view NAME --out DIR            # one view only
     python -m nnbook variation bands DIR [--profile quick]          # write the bands
+
+A run interrupted (a stop, a kill) resumes where it stopped when started again with
+the same ``--out``. ``bands`` on the measurements of some views replaces only those
+views' bands, findings and claims and keeps every other view's.
 
 ``run`` measures each environment in a subprocess (results are cached per
 precision, CPU and thread setting, so a later book build reuses them) and
@@ -41,7 +46,7 @@ import statistics
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 SEED_OFFSETS = (0, 10, 20)
@@ -86,8 +91,22 @@ def measure(profile: str, offsets, out: Path, views=None) -> None:
     names = sorted(present.views()) if views is None else views
     env = {k: os.environ.get(k) for k in ("NNBOOK_PRECISION", "NNBOOK_THREADS",
                                           *AVX2) if os.environ.get(k)}
+    done, kept = set(), []
+    if out.is_file():  # resume: what an interrupted measurement recorded stays
+        for line in out.read_text().splitlines():
+            try:
+                r = json.loads(line)
+                done.add((r["view"], r["seed_offset"], r["profile"]))
+                kept.append(line + "\n")
+            except (ValueError, KeyError, TypeError):
+                continue  # a line cut off by the interruption: dropped, measured again
+        out.write_text("".join(kept))
     for offset in offsets:
         for name in names:
+            if (name, offset, profile) in done:
+                print(f"nnbook variation: {name} offset {offset} {env} already measured in "
+                      f"{out} (delete it to start over)", file=sys.stderr, flush=True)
+                continue
             t0 = time.perf_counter()
             v = present.view(name, profile, seed_offset=offset)
             record = {"view": name, "glue": v.name, "profile": profile, "seed_offset": offset,
@@ -121,13 +140,23 @@ def _data_signature(v) -> dict:
     return sig
 
 
-def run(profile: str, out_dir: Path) -> int:
-    """Measure every environment of :func:`environments`, each in a subprocess."""
+def run(profile: str, out_dir: Path, views: list[str] | None = None) -> int:
+    """Measure every environment of :func:`environments`, each in a subprocess; the views
+    ``views`` (default: all). What an interrupted run recorded under ``out_dir`` is kept
+    and not measured again."""
     out_dir.mkdir(parents=True, exist_ok=True)
+    if views:
+        from . import present
+
+        unknown = sorted(set(views) - set(present.views()))
+        if unknown:
+            from .errors import ConfigError
+
+            raise ConfigError(f"variation run --view: no view {', '.join(unknown)} (choose "
+                              f"from {', '.join(sorted(present.views()))})")
     for spec in environments():
         out = out_dir / (spec["label"].replace(" ", "_").replace(",", "").replace("(", "")
                          .replace(")", "").replace("=", "") + ".jsonl")
-        out.unlink(missing_ok=True)
         env = dict(os.environ, **spec["env"], NNBOOK_PROGRESS="0")
         for key in AVX2:
             if key not in spec["env"]:
@@ -135,6 +164,8 @@ def run(profile: str, out_dir: Path) -> int:
         print(f"nnbook variation: measuring {spec['label']} ...", file=sys.stderr, flush=True)
         cmd = [sys.executable, "-m", "nnbook", "variation", "measure", "--profile", profile,
                "--out", str(out), "--offsets", ",".join(map(str, spec["offsets"]))]
+        if views:
+            cmd += ["--views", ",".join(views)]
         rc = subprocess.call(cmd, env=env)
         if rc:
             return rc
@@ -230,19 +261,40 @@ def bands(in_dir: Path, profile: str, target: Path = BANDS_FILE) -> dict:
                     "least 1.1x) on a log scale; "
                     "roundoff: between 0 and the bound the prose states; machine: any "
                     "positive value; text: not held")
-    doc[profile] = {
-        "measured": {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                     "machine": _cpu_name(), "environments": envs,
-                     "seed_offsets": sorted({r["seed_offset"] for r in records}),
-                     "builds": len({(json.dumps(r["env"], sort_keys=True), r["seed_offset"])
-                                    for r in records}),
-                     "data": data},
-        "bands": out,
-        "findings": {k: {"held": sum(v), "of": len(v)} for k, v in sorted(held.items())},
-        "claims": dict(sorted(verdicts.items())),
-    }
+    measured = {"date": datetime.now(UTC).isoformat(timespec="seconds"),
+                "machine": _cpu_name(), "environments": envs,
+                "seed_offsets": sorted({r["seed_offset"] for r in records}),
+                "builds": len({(json.dumps(r["env"], sort_keys=True), r["seed_offset"])
+                               for r in records}),
+                "data": data}
+    new = {"measured": measured, "bands": out,
+           "findings": {k: {"held": sum(v), "of": len(v)} for k, v in sorted(held.items())},
+           "claims": dict(sorted(verdicts.items()))}
+    glues = sorted({r["glue"] for r in records})
+    old = doc.get(profile)
+    if old and {k.split(".")[0] for k in old["bands"]} - set(glues):
+        new = _merge_views(old, new, glues, sorted({r["view"] for r in records}))
+    doc[profile] = new
     target.write_text(json.dumps(doc, indent=1, sort_keys=True) + "\n")
     return doc[profile]
+
+
+def _merge_views(old: dict, new: dict, glues: list, views: list) -> dict:
+    """Some views re-measured: their bands, findings and claims replace the old ones (a
+    view's entries are those under its glue prefix); every other view keeps what was
+    measured before; the re-measure is recorded beside the original measurement."""
+    def mine(key):
+        return key.split(".")[0] in glues
+
+    merged = {"measured": dict(old["measured"])}
+    for part in ("bands", "findings"):
+        merged[part] = dict(sorted({**{k: v for k, v in old[part].items() if not mine(k)},
+                                    **new[part]}.items()))
+    merged["claims"] = dict(sorted({**old["claims"], **new["claims"]}.items()))
+    merged["measured"]["remeasured"] = [
+        r for r in old["measured"].get("remeasured", []) if set(r["views"]) - set(views)
+    ] + [dict(new["measured"], views=views)]
+    return merged
 
 
 def widen(in_dir: Path, profile: str, target: Path = BANDS_FILE) -> dict:
@@ -313,7 +365,11 @@ def parser():
     r = sub.add_parser("run", help="measure every environment (long: builds every view "
                                    "several times)")
     r.add_argument("--profile", default=None)
-    r.add_argument("--out", default="_build/variation", help="folder for the measurements")
+    r.add_argument("--out", default="_build/variation", help="folder for the measurements "
+                   "(an interrupted run resumes from what it holds; delete it to start over)")
+    r.add_argument("--view", action="append", default=None, metavar="NAME",
+                   help="measure only this view (repeatable); `bands` then replaces only its "
+                        "bands, findings and claims")
     m = sub.add_parser("measure", help="measure in this process's environment")
     m.add_argument("--profile", default=None)
     m.add_argument("--out", required=True)
@@ -335,7 +391,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     profile = current_profile(args.profile)
     if args.cmd == "run":
-        return run(profile, Path(args.out))
+        return run(profile, Path(args.out), args.view)
     if args.cmd == "measure":
         offsets = [int(x) for x in args.offsets.split(",") if x.strip()]
         measure(profile, offsets, Path(args.out),
