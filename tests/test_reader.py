@@ -109,6 +109,24 @@ def test_exec_info_sentence():
                                 started=1_800_000_000)
     text = "".join(n.astext() for n in cached)
     assert "full profile" in text and "unrecorded" in text and "reused" in text
+    assert "arithmetic" not in text
+    said = "".join(n.astext() for n in ext.exec_info_text(
+        {"runtime": 1.0}, "quick", 0, ext.ARITHMETIC["auto-bf16"]))
+    assert said.endswith("; arithmetic: float32, the CNNs in bfloat16 mixed precision (this "
+                         "CPU has native bf16).")
+
+
+def test_exec_info_names_this_builds_arithmetic(monkeypatch):
+    from nnbook import train
+
+    ext = reader_extension()
+    monkeypatch.setenv("NNBOOK_PRECISION", "fp32")
+    assert ext.arithmetic() == "float32 (NNBOOK_PRECISION=fp32)"
+    monkeypatch.delenv("NNBOOK_PRECISION")
+    native = train.bf16_supported(train.pick_device())
+    assert ext.arithmetic() == ext.ARITHMETIC["auto-bf16" if native else "auto-fp32"]
+    monkeypatch.setenv("NNBOOK_PRECISION", "fp16")
+    assert ext.arithmetic().startswith("unknown (NNBOOK_PRECISION must be one of")
 
 
 def test_every_cited_work_is_in_the_bibliography():
@@ -218,7 +236,7 @@ def test_chapters_say_profile_and_execution_time():
             f"{f}: the profile / execution-time line is not right under the title"
         text = info.get_text(" ", strip=True)
         assert re.search(r"Computed in the (quick|full) profile: executing this page's code "
-                         r"took [\d.]+ s", text), text
+                         r"took [\d.]+ s.*; arithmetic: (float32|bfloat16)", text), text
 
 
 @pytest.mark.book

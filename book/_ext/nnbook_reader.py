@@ -171,7 +171,27 @@ def exec_data(env, docname: str) -> dict | None:
     return getattr(env, "nb_metadata", {}).get(docname, {}).get("exec_data")
 
 
-def exec_info_text(data: dict, prof: str, started: float) -> list[nodes.Node]:
+#: What each precision setting of nnbook.train.precision_key means, in words.
+ARITHMETIC = {
+    "auto-bf16": "float32, the CNNs in bfloat16 mixed precision (this CPU has native bf16)",
+    "auto-fp32": "float32 (this CPU has no native bf16)",
+    "fp32": "float32 (NNBOOK_PRECISION=fp32)",
+    "bf16": "bfloat16 mixed precision (NNBOOK_PRECISION=bf16)",
+}
+
+
+def arithmetic() -> str:
+    """The arithmetic this build's networks train in, in words (the package decides)."""
+    try:
+        from nnbook.train import precision_key
+
+        return ARITHMETIC[precision_key()]
+    except Exception as exc:  # noqa: BLE001  (a wrong NNBOOK_PRECISION: the build says so)
+        return f"unknown ({exc})"
+
+
+def exec_info_text(data: dict, prof: str, started: float,
+                   arith: str | None = None) -> list[nodes.Node]:
     """The sentence shown under a chapter's title."""
     runtime = data.get("runtime")
     took = f"{runtime:.1f} s" if isinstance(runtime, (int, float)) else "an unrecorded time"
@@ -182,7 +202,10 @@ def exec_info_text(data: dict, prof: str, started: float) -> list[nodes.Node]:
         nodes.Text(" profile: executing this page's code took "), nodes.strong(text=took),
         nodes.Text(f" (run {when:%Y-%m-%d %H:%M} UTC"),
     ]
-    parts.append(nodes.Text(", reused from the execution cache)." if reused else ")."))
+    parts.append(nodes.Text(", reused from the execution cache)" if reused else ")"))
+    if arith:
+        parts += [nodes.Text("; arithmetic: "), nodes.strong(text=arith)]
+    parts.append(nodes.Text("."))
     return parts
 
 
@@ -196,7 +219,10 @@ def add_exec_info(app, doctree, docname: str) -> None:
     section = next(iter(doctree.findall(nodes.section)), None)
     if section is None or not section.children or not isinstance(section[0], nodes.title):
         return
-    para = nodes.paragraph("", "", *exec_info_text(data, profile(), app.nnbook_build_started))
+    if not hasattr(app, "nnbook_arithmetic"):
+        app.nnbook_arithmetic = arithmetic()
+    para = nodes.paragraph("", "", *exec_info_text(data, profile(), app.nnbook_build_started,
+                                                   app.nnbook_arithmetic))
     box = nodes.container("", para, classes=["nnbook-exec-info"])
     section.insert(1, box)
 
