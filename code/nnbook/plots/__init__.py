@@ -3,8 +3,10 @@
 This module holds the shared style and the general-purpose figures; the
 figures of each part of the book live in a submodule next to it:
 ``nnbook.plots.networks`` (networks, backpropagation, ResNet),
-``nnbook.plots.classification`` (loss, two rings, MNIST with MLPs) and
-``nnbook.plots.convolution`` (kernels, pooling, CNNs).
+``nnbook.plots.classification`` (loss, two rings, MNIST with MLPs),
+``nnbook.plots.convolution`` (kernels, pooling, CNNs), ``nnbook.plots.cnn`` (the
+CNN experiments) and ``nnbook.plots.schematics`` (diagrams of a convolution window,
+padding and stride, a multi-channel layer and the residual block).
 
 Call :func:`use_style` once at the top of a chapter (importing this module
 changes nothing). Figures get an opaque white background, so they stay legible
