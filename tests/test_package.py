@@ -80,6 +80,27 @@ def test_a_tables_provenance_names_every_seed_and_the_precision():
     assert "<img" not in report.table(["a"], [["1"]], results=[hostile]).data
 
 
+def test_provenance_columns_the_same_in_every_row_move_under_the_table():
+    """Tables repeated profile, data, samples and seeds in every row, squeezing the
+    numbers; a column that is the same everywhere is said once, one that differs stays."""
+    from nnbook import report
+
+    seeds = [_trained(s) for s in (0, 1, 2)]
+    header = ["net", "accuracy", "profile", "data", "samples", "seeds"]
+    rows = [["a", "97 %", "quick", "MNIST", "4,000 / 1,000", "0, 1, 2"],
+            ["b", "95 %", "quick", "MNIST", "1,000 / 1,000", "0, 1, 2"]]
+    text = report.table(header, rows, "Note.", results=seeds).data
+    head = text.splitlines()[0]
+    assert head == "| net | accuracy | samples |", head
+    assert "| a | 97 % | 4,000 / 1,000 |" in text
+    assert "Note. Profile, data, seeds: the same in every row, named in the line below." \
+        in text
+    assert "quick profile" in text and "seeds 0, 1, 2" in text  # ... in the line below
+    single = report.table(header, rows[:1], results=seeds).data
+    assert single.splitlines()[0].count("|") == 7  # one row: nothing is repeated
+    assert report.table(header, rows).data.splitlines()[0].count("|") == 7  # no lines below
+
+
 def test_readme_documents_every_environment_variable():
     from nnbook import configspec
 

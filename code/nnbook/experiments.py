@@ -22,7 +22,7 @@ import shlex
 import sys
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import torch
 
@@ -182,7 +182,7 @@ def run(name: str, profile: str | None = None, seed: int | None = None, use_cach
             "precision": precision_key(device),
             "torch": torch.__version__, "machine": platform.machine(),
             "seconds": round(seconds, 2), "peak_rss_mb": peak_rss_mb(),
-            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "created": datetime.now(UTC).isoformat(timespec="seconds"),
             "command": command(name, profile, config["seed"], overrides),
             **out,
         }

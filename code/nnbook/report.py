@@ -36,7 +36,7 @@ def code_span(text) -> str:
 
 def fmt_pct(x: float | None, digits: int = 1) -> str:
     """0.9904 -> '99.0 %'; None -> '–'."""
-    return "–" if x is None else f"{100 * x:.{digits}f} %"
+    return "–" if x is None else f"{100 * x:z.{digits}f} %"
 
 
 def markdown_table(header: list[str], rows: list[list]) -> str:
@@ -55,12 +55,36 @@ def table(header: list[str], rows: list[list], note: str | None = None, results=
     each result it shows, that result's provenance line (:func:`provenance`)."""
     from IPython.display import Markdown
 
+    header, rows, same = without_repeated_provenance(header, rows, results)
+    if same:
+        note = (f"{note} " if note else "") + (
+            f"{', '.join(same).capitalize()}: the same in every row, named in the line"
+            f"{'s' if len(runs(results)) > 1 else ''} below.")
     text = markdown_table(header, rows)
     lines = ([no_html(note)] if note else []) + [
         provenance_seeds(group, command=True, markdown=True) for group in runs(results)]
     if lines:
         text += "\n\n" + "<br>\n".join(f"<small>{line}</small>" for line in lines)
     return Markdown(text)
+
+
+#: Table columns that only repeat what the provenance lines under a table say.
+PROVENANCE_COLUMNS = ("profile", "data", "samples", "seeds")
+
+
+def without_repeated_provenance(header: list, rows: list, results) -> tuple[list, list, list]:
+    """``header`` and ``rows`` without the provenance columns (:data:`PROVENANCE_COLUMNS`)
+    whose cell is the same in every row of a table with results (their provenance lines
+    name it), and the names of the columns dropped."""
+    if not results or len(rows) < 2:
+        return header, rows, []
+    drop = [i for i, h in enumerate(header) if str(h).lower() in PROVENANCE_COLUMNS
+            and len({str(r[i]) for r in rows if i < len(r)}) == 1]
+    if not drop:
+        return header, rows, []
+    keep = [i for i in range(len(header)) if i not in drop]
+    return ([header[i] for i in keep], [[r[i] for i in keep if i < len(r)] for r in rows],
+            [str(header[i]).lower() for i in drop])
 
 
 def runs(results) -> list[list[dict]]:
