@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from nnbook import anatomy, experiments, findings, schema, shifts
+from nnbook import findings as F
 from nnbook.errors import ConfigError
 from nnbook.models import ARCHS, CNN, build_cnn, count_parameters, flops_per_image
 from nnbook.plots import cnn as cplots
@@ -59,7 +60,7 @@ def test_random_shift_moves_each_image_by_at_most_max_shift():
 
 def test_variants_have_their_documented_sizes():
     sizes = {a: count_parameters(build_cnn(a)) for a in ARCHS}
-    assert sizes == {"lecture": 1_199_882, "extra-pool": 315_146, "gap": 28_426,
+    assert sizes == {"lecture": 1_199_882, "extra-pool": 315_146, "gap": 242_250,
                      "wide": 914_698}
     assert 1.4 < flops_per_image(build_cnn("wide")) / flops_per_image(CNN()) < 2.0
     aug = build_cnn("lecture", augment_shift=3)
@@ -82,7 +83,7 @@ def test_anatomy_walks_the_real_network():
     assert anatomy.features_before_dense(CNN()) == CNN().fc1.in_features == 9216
     assert anatomy.features_before_dense(CNN(extra_pool=True)) == 2304
     gap = anatomy.stages(build_cnn("gap"))
-    assert any(s["op"] == "global average" and s["shape"] == (64,) for s in gap)
+    assert any(s["op"] == "global average" and s["shape"] == (128,) for s in gap)
 
 
 def test_cnn_recipe_and_variants_resolve():
@@ -161,6 +162,29 @@ def test_lecture_value_rule():
 
 # ----------------------------------------------------------------------------- figures
 
+def _study_panel(title, why):
+    readings = {shifts.reading_name(d, f): [[0.9 - 0.1 * k * p, 0.8 - 0.1 * k * p]
+                                            for p in (1, 2)]
+                for k, d in enumerate(shifts.DIRECTIONS, start=1) for f in shifts.FILLS}
+    return (title, [1, 2], readings, {1: 0.98, 2: 0.92}, "right, wrap", why)
+
+
+def test_shift_study_figure_splits_fills_and_marks_the_nearest_reading():
+    fig = cplots.shift_study([_study_panel("MNIST", None),
+                              _study_panel("Fashion-MNIST", "quick profile")])
+    try:
+        titles = [ax.get_title() for ax in fig.axes]
+        assert titles[:2] == ["MNIST, zero fill", "MNIST, wrap-around"]
+        assert "not comparable: quick profile" in titles[2]
+        lines = {ax.get_title(): [ln for ln in ax.get_lines() if ln.get_linestyle() in "--"]
+                 for ax in fig.axes}
+        assert all(len(v) == 8 + ("wrap" in t) for t, v in lines.items())  # + the nearest
+        labels = fig.axes[1].get_legend_handles_labels()[1]
+        assert "nearest: right, wrap" in labels and "lecture" in labels
+    finally:
+        plt.close(fig)
+
+
 @pytest.mark.parametrize("make", [
     lambda: cplots.learning_curves([("CNN", [0, 0.5, 1], [[0.1, 0.8, 0.9], [0.1, 0.7, 0.95]],
                                      [[0.1, 0.7, 0.85], [0.1, 0.75, 0.9]])], "t", ["prov"]),
@@ -172,9 +196,8 @@ def test_lecture_value_rule():
     lambda: cplots.confusion(np.eye(10) * 90 + 1, [str(i) for i in range(10)]),
     lambda: cplots.class_samples(np.random.default_rng(0).random((40, 28, 28)),
                                  np.arange(40) % 10, [str(i) for i in range(10)], per_class=2),
-    lambda: cplots.shift_study([("MNIST", [1, 2], {"right": [[0.9, 0.8]],
-                                                   "right, wrap": [[0.9, 0.7]]},
-                                 {1: 0.98, 2: 0.92})]),
+    lambda: cplots.shift_study([_study_panel("MNIST", None),
+                                _study_panel("Fashion-MNIST", "quick profile")]),
 ])
 def test_cnn_figures_draw(make):
     fig = make()
@@ -183,3 +206,87 @@ def test_cnn_figures_draw(make):
         fig.canvas.draw()
     finally:
         plt.close(fig)
+
+
+# ----------------------------------------------------------------------------- preconditions
+
+def _fake_runs(gap_acc, gap_drop_per_px):
+    """Three seeds per variant of the cure view; the global-average-pooling network's
+    unshifted accuracy and its loss per pixel of shift chosen by the test."""
+    def result(acc, per_px, seed):
+        points = [{"shift": s, "mean": acc - s * per_px, "min": acc - s * per_px,
+                   "max": acc - s * per_px, "directions": {}} for s in range(5)]
+        return {"metrics": {"test_acc": acc, "shift_acc": points, "parameters": 1000},
+                "n_train": 4000, "n_test": 1000, "config": {"num_epochs": 2}, "seed": seed}
+
+    table = {"lecture": (0.95, 0.14), "extra-pool": (0.955, 0.11),
+             "gap": (gap_acc, gap_drop_per_px), "aug": (0.94, 0.02)}
+
+    def runs(name, profile, seed_offset, arch="lecture", augment_shift=0):
+        acc, per_px = table["aug" if augment_shift else arch]
+        return [result(acc + 0.001 * k, per_px, k) for k in range(3)]
+    return runs
+
+
+def test_a_finding_about_behaviour_needs_a_model_that_learned(monkeypatch):
+    """A network near chance is trivially 'flat' under shifts: the old GapCNN (27 %,
+    losing half a point over three pixels) made `gap-flat` hold. With the precondition
+    it does not, and the evidence names the precondition; a network that learned and
+    loses little still passes."""
+    from nnbook.present import cnn as pcnn
+
+    monkeypatch.setattr(pcnn, "runs", _fake_runs(0.27, 0.002))
+    chance = pcnn.shift_cure("quick")
+    # its own numbers say "flat": the lecture's CNN loses 42 points over 3 px, this one 0.6
+    assert F.exceeds("x", "", F.Sample("base", (0.42,) * 3), F.Sample("gap", (0.006,) * 3)).holds
+    for name in ("gap-flat", "gap-beats-pool-3", "gap-learns"):
+        assert not chance.findings[name].holds, name
+    assert "precondition failed" in chance.findings["gap-flat"].evidence
+    assert chance.findings["aug-3"].holds  # the other networks learned
+    monkeypatch.setattr(pcnn, "runs", _fake_runs(0.95, 0.03))
+    learned = pcnn.shift_cure("quick")
+    for name in ("gap-flat", "gap-beats-pool-3", "gap-learns"):
+        assert learned.findings[name].holds, name
+
+
+def test_given_fails_with_any_failed_precondition_and_keeps_the_statement():
+    inner = F.at_least("x", "it holds", F.Sample("v", (0.5, 0.6, 0.7)), 0.1)
+    ok = F.learned("net", (0.95, 0.97, 0.96), "mnist")
+    bad = F.learned("other net", (0.95, 0.25, 0.96), "mnist")
+    assert F.given(inner, ok).holds
+    both = F.given(inner, ok, bad)
+    assert not both.holds and both.statement == "it holds"
+    assert "other net learned" in both.evidence and "25.0 %" in both.evidence
+    assert "only about models that learned" in both.rule
+    assert F.learned("f", (0.71, 0.72, 0.75), "fashion-mnist").holds
+    assert not F.learned("m", (0.71, 0.72, 0.75), "mnist").holds
+
+
+def test_values_that_round_to_zero_are_never_minus_zero():
+    from myst_nb.core.variables import format_plain_text
+
+    from nnbook.report import fmt_pct
+
+    tiny = F.Sample("gain", (-0.0002, 0.0001, -0.0003), unit="points")
+    assert tiny.text() == "0.0 ± 0.0 points (n = 3)" and tiny.fmt(-0.0002) == "0.0 points"
+    assert fmt_pct(-0.0004) == "0.0 %"
+    assert format_plain_text(repr(-0.03), "z.1f") == "0.0"  # as the chapters glue gains
+    assert F.Sample("d", (-0.02, -0.03, -0.01)).text() == "-2.0 ± 1.0 % (n = 3)"
+
+
+def test_a_value_verdict_says_how_often_a_repetition_of_the_lecture_would_pass():
+    from nnbook import reproduce
+
+    seeds = F.Sample("acc", (0.970, 0.975, 0.980))  # sd 0.5 points; accepted 96.0-99.0 %
+    centre = F.lecture_value("k", 0.975, seeds)
+    edge = F.lecture_value("k", 0.990, seeds)
+    far = F.lecture_value("k", 0.9904 + 0.02, seeds)
+    assert centre.verdict == edge.verdict == "reproduced" and far.verdict == "differs"
+    assert centre.repeat_pass > 0.99 and abs(edge.repeat_pass - 0.5) < 1e-9
+    assert far.repeat_pass < 1e-3
+    assert F.lecture_value("k", 0.975, seeds, not_comparable="quick").repeat_pass is None
+    assert F.lecture_value("k", 0.975, F.Sample("one", (0.97,))).repeat_pass is None
+    row = {"claim": "c", "lecture": 0.99, "text": "t", "range": "r", "verdict": "reproduced",
+           "why": "w", "repeat": edge.repeat_pass}
+    assert reproduce.value_rows([row])[0][6] == "50 %"
+    assert len(reproduce.value_rows([row])[0]) == len(reproduce.VALUE_HEADER)

@@ -37,6 +37,8 @@ def _describe(node: fx.Node, module: nn.Module | None) -> str | None:
             return "flatten"
         if isinstance(module, nn.ReLU):
             return "ReLU"
+        if isinstance(module, nn.BatchNorm2d):
+            return "batch norm"
         return type(module).__name__
     if node.op == "call_function" and getattr(node.target, "__name__", "") == "flatten":
         return "flatten"

@@ -80,7 +80,7 @@ def collect(profile: str | None = None, built: dict | None = None,
             row.update(text=judgement.shown.text(2).replace(f" (n = {judgement.shown.n})", ""),
                        value=judgement.shown.mean, verdict=judgement.verdict,
                        range=f"{100 * judgement.sample.min:.1f}–{100 * judgement.sample.max:.1f} %",
-                       why=judgement.why)
+                       why=judgement.why, repeat=judgement.repeat_pass)
         rows.append(row)
     return rows
 
@@ -93,7 +93,7 @@ def table_rows(rows: list[dict]) -> list[list]:
 
 VALUE_HEADER = ["claim", "lecture", "this build (mean ± sd over seeds)",
                 "range (seeds; shifts: × 4 directions)", "verdict", "why",
-                "verdicts in the measured builds"]
+                "a repetition passes", "verdicts in the measured builds"]
 QUALITATIVE_HEADER = ["claim", "verdict", "what was checked", "numbers",
                       "verdicts in the measured builds"]
 
@@ -101,7 +101,8 @@ QUALITATIVE_HEADER = ["claim", "verdict", "what was checked", "numbers",
 def value_rows(rows: list[dict]) -> list[list]:
     """The rows of the value claims: lecture, this build, the range judged, verdict."""
     return [[r["claim"], fmt_pct(r["lecture"], 2), r["text"], r["range"], r["verdict"],
-             r["why"], r.get("stability", "–")] for r in rows if r["lecture"] is not None]
+             r["why"], "–" if r.get("repeat") is None else f"{100 * r['repeat']:.0f} %",
+             r.get("stability", "–")] for r in rows if r["lecture"] is not None]
 
 
 def qualitative_rows(rows: list[dict]) -> list[list]:

@@ -154,30 +154,47 @@ def class_samples(images, labels, classes, per_class: int = 6, seed: int = 0):
 
 
 def shift_study(panels: list[tuple], provenance: list[str] = ()):
-    """One panel per data set: accuracy against shift for each reading of "n pixels"
-    (axis directions solid, diagonals dashed; wrap-around in a lighter shade) and the
-    lecture's numbers as black squares. ``panels``: ``(title, shifts, {reading:
-    per_seed}, {shift: lecture value})``."""
-    fig, axes = plt.subplots(1, len(panels), figsize=(5.4 * len(panels), 4.2), sharey=True,
-                             squeeze=False)
-    for ax, (title, shifts, readings, lecture) in zip(axes[0], panels, strict=True):
-        for i, (name, per_seed) in enumerate(readings.items()):
-            direction = name.split(",")[0]
-            wrap = "wrap" in name
-            colour = PALETTE[i % 8] if not wrap else PALETTE[(i - 8) % 8]
-            ls = "--" if "-" in direction else "-"
-            values = 100 * np.asarray(per_seed, dtype=float)
-            ax.plot(shifts, values.mean(0), ls, color=colour, alpha=0.45 if wrap else 0.95,
-                    lw=1.0 if wrap else 1.4, label=name)
-        xs = sorted(lecture)
-        ax.plot(xs, [100 * lecture[s] for s in xs], "s", color="black", ms=8, mfc="white",
-                mew=2, label="lecture", zorder=5)
-        ax.set_title(title, fontsize=10)
+    """Accuracy against shift under every reading of "n pixels": one row per data set,
+    one column per fill (zero, wrap-around); in each panel the four axis directions and
+    the four diagonals (each a thin line, their range shaded), the nearest reading drawn
+    thick and the lecture's numbers as black squares. ``panels``: ``(title, shifts,
+    {reading: per_seed}, {shift: lecture value}, nearest reading, why the build is not
+    comparable or None)``."""
+    from ..shifts import AXES, FILLS, reading_name
+
+    fig, axes = plt.subplots(len(panels), len(FILLS), figsize=(8.2, 3.3 * len(panels)),
+                             sharex=True, sharey="row", squeeze=False)
+    groups = (("axis directions", AXES, PALETTE[0], "-"),
+              ("diagonals", None, PALETTE[1], "--"))
+    for row, (title, shifts, readings, lecture, nearest, why) in zip(axes, panels,
+                                                                      strict=True):
+        for ax, fill in zip(row, FILLS, strict=True):
+            mine = {n: 100 * np.asarray(v, dtype=float).mean(0) for n, v in readings.items()
+                    if n == reading_name(n.split(",")[0], fill)}
+            for label, directions, colour, ls in groups:
+                names = [n for n in mine if (n.split(",")[0] in AXES) == (directions is not None)]
+                lines = np.array([mine[n] for n in names])
+                for k, values in enumerate(lines):
+                    ax.plot(shifts, values, ls, color=colour, lw=0.9, alpha=0.8,
+                            label=None if k else f"{label} (4)")
+                ax.fill_between(shifts, lines.min(0), lines.max(0), color=colour, alpha=0.15,
+                                lw=0)
+                if fill == "zero" and nearest == f"mean of the 4 {label}":
+                    mine[nearest] = lines.mean(0)  # the study's means are over zero fill
+            if nearest in mine:
+                ax.plot(shifts, mine[nearest], "-", color="black", lw=2.4, alpha=0.6,
+                        label=f"nearest: {nearest}")
+            xs = sorted(lecture)
+            ax.plot(xs, [100 * lecture[s] for s in xs], "s", color="black", ms=7, mfc="white",
+                    mew=1.8, label="lecture", zorder=5)
+            name = "zero fill" if fill == "zero" else "wrap-around"
+            ax.set_title(f"{title}, {name}" + (f"\n(not comparable: {why})" if why else ""),
+                         fontsize=9)
+            ax.set_xticks(shifts)
+            ax.legend(fontsize=6.5, loc="lower left")
+        row[0].set_ylabel("test accuracy (%)\nmean over seeds")
+    for ax in axes[-1]:
         ax.set_xlabel("shift (pixels)")
-        ax.set_xticks(shifts)
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    axes[0][0].set_ylabel("test accuracy (%), mean over seeds")
-    axes[0][-1].legend(fontsize=6.5, ncol=2, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
     notes(fig, provenance)
     return fig

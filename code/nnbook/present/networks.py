@@ -287,6 +287,9 @@ def _row(result, variant, depth):
 
 #: The training loss a diverged run counts with in findings (higher than any real one).
 DIVERGED_LOSS = 1e6
+#: "Not worse": the deepest residual network's final training loss over the shallowest's
+#: (same seed) below this, shown by the interval of the mean ratio (findings.not_above).
+NOT_WORSE = 1.10
 
 
 def _loss(result, variant, depth) -> float:
@@ -401,19 +404,16 @@ def depth(profile=None, seed_offset: int = 0, **overrides) -> View:
             f"with a higher training loss than the shallowest (depth {d_min})",
             sample(f"plain (He init), depth {d_max}", loss["plain-he", d_max]),
             sample(f"plain (He init), depth {d_min}", loss["plain-he", d_min])))
-        res_up = F.exceeds("res-deeper-worse", "",
-                           sample(f"residual (default init), depth {d_max}",
-                                  loss["residual", d_max]),
-                           sample(f"residual (default init), depth {d_min}",
-                                  loss["residual", d_min]))
-        enough = min(len(loss["residual", d_max]), len(loss["residual", d_min])) >= F.MIN_SEEDS
-        res_not = v.add(F.Finding(
-            "residual-not-worse", f"the deepest residual network (depth {d_max}) does not "
-            f"end with a higher training loss than the shallowest (depth {d_min}), by the "
-            "same rule", enough and not res_up.holds,
-            res_up.evidence + ("" if enough else "; fewer than 3 seeds, so not judged"),
-            "not higher by that comparison rule",
-            res_up.numbers))
+        ratio = [deep / shallow for deep, shallow in
+                 zip(loss["residual", d_max], loss["residual", d_min], strict=True)]
+        v.num("residual_ratio", mean(ratio), "positive")
+        res_not = v.add(F.not_above(
+            "residual-not-worse", f"the deepest residual network (depth {d_max}) trains no "
+            f"worse than the shallowest (depth {d_min}): the ratio of their final training "
+            f"losses on the same seed is below {NOT_WORSE:g}, shown by the 90 % interval of "
+            "its mean",
+            sample(f"loss at depth {d_max} / loss at depth {d_min} (same seed)", ratio),
+            NOT_WORSE))
         res_below = v.add(F.exceeds(
             "residual-beats-he-deep", f"at depth {d_max} the residual network ends with a "
             "lower training loss than the plain (He init) network",
