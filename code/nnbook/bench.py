@@ -83,8 +83,10 @@ def reference_loader(root: Path, train: bool, batch_size: int, seed: int,
     from torchvision import datasets, transforms
 
     mean, std = datamod.NORMALISATION["fashion-mnist"]
-    tf = transforms.Compose([transforms.ToTensor(), transforms.Normalize((mean,), (std,))])
-    dataset = datasets.FashionMNIST(str(root), train=train, download=False, transform=tf)
+    tf = transforms.Compose([transforms.ToTensor(),
+                             transforms.Normalize((mean,), (std,))])
+    dataset = datasets.FashionMNIST(str(root), train=train, download=False,
+                                    transform=tf)
     if n is not None:
         dataset = Subset(dataset, range(min(n, len(dataset))))
     gen = torch.Generator().manual_seed(seed)

@@ -91,15 +91,16 @@ def convolve(image, weights, border: str = "valid") -> np.ndarray:
     W = _image(weights, "kernel")
     N = half_width(W)
     if border not in BORDERS:
-        raise ConfigError(f"unknown border rule {border!r}: choose one of {', '.join(BORDERS)}")
+        raise ConfigError(f"unknown border rule {border!r}: "
+                          f"choose one of {', '.join(BORDERS)}")
     if border == "zero":
         I = np.pad(I, N, mode="constant")  # noqa: E741
     elif border == "edge":
         I = np.pad(I, N, mode="edge")  # noqa: E741
     H, Wd = I.shape[0] - 2 * N, I.shape[1] - 2 * N
     if H < 1 or Wd < 1:
-        raise ConfigError(f"image {I.shape} is smaller than the {2 * N + 1}x{2 * N + 1} kernel "
-                          f"(use border='zero' or 'edge')")
+        raise ConfigError(f"image {I.shape} is smaller than the "
+                          f"{2 * N + 1}x{2 * N + 1} kernel (use border='zero' or 'edge')")
     out = np.zeros((H, Wd))
     # Output pixel (i, j) sits at (i+N, j+N) of I: I(i+p, j+q) of the formula is
     # I[N+i+p, N+j+q] here, and W(N+1+p, N+1+q) (from 1) is W[N+p, N+q] (from 0).
@@ -130,8 +131,8 @@ def conv_layer(X, W, b) -> np.ndarray:
     """
     X, W, b = _batch(X), _batch(W, "W"), np.asarray(b, dtype=np.float64)
     if W.shape[1] != X.shape[1] or b.shape != (W.shape[0],):
-        raise ConfigError(f"shapes do not fit: X {X.shape} (batch, C_in, H, W), W {W.shape} "
-                          f"(C_out, C_in, k, k), b {b.shape} (C_out,)")
+        raise ConfigError(f"shapes do not fit: X {X.shape} (batch, C_in, H, W), "
+                          f"W {W.shape} (C_out, C_in, k, k), b {b.shape} (C_out,)")
     return np.array([[b[c] + sum(convolve(x[d], W[c, d]) for d in range(len(x)))
                       for c in range(len(W))]
                      for x in X])

@@ -166,7 +166,8 @@ class RandomShift(nn.Module):
     def __init__(self, max_shift: int, background: float = 0.0):
         super().__init__()
         if not isinstance(max_shift, int) or not 0 <= max_shift < 14:
-            raise ConfigError(f"augment_shift must be an integer from 0 to 13, got {max_shift!r}")
+            raise ConfigError("augment_shift must be an integer from 0 to 13, "
+                              f"got {max_shift!r}")
         self.max_shift, self.background = max_shift, background
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
