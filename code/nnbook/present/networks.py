@@ -408,10 +408,10 @@ def depth(profile=None, seed_offset: int = 0, **overrides) -> View:
                  zip(loss["residual", d_max], loss["residual", d_min], strict=True)]
         v.num("residual_ratio", mean(ratio), "positive")
         res_not = v.add(F.not_above(
-            "residual-not-worse", f"the deepest residual network (depth {d_max}) trains no "
-            f"worse than the shallowest (depth {d_min}): the ratio of their final training "
-            f"losses on the same seed is below {NOT_WORSE:g}, shown by the 90 % interval of "
-            "its mean",
+            "residual-not-worse-margin", f"the deepest residual network (depth {d_max}) "
+            f"trains no worse than the shallowest (depth {d_min}): the ratio of their final "
+            f"training losses on the same seed is below {NOT_WORSE:g}, shown by the 90 % "
+            "interval of its mean",
             sample(f"loss at depth {d_max} / loss at depth {d_min} (same seed)", ratio),
             NOT_WORSE))
         res_below = v.add(F.exceeds(
