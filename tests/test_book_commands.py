@@ -170,10 +170,12 @@ def test_every_printed_command_runs(where, command, tmp_path):
             saved = json.loads(Path(args[args.index("--json") + 1]).read_text())
             assert saved["cnn_eval"]["images"] == 500, saved
     elif args[:2] == ["variation", "run"]:
-        records = [json.loads(line) for f in Path(tmp_path, "_build", "variation")
-                   .glob("*.jsonl") for line in f.read_text().splitlines()]
+        folder = args[args.index("--out") + 1] if "--out" in args else "_build/variation"
+        records = [json.loads(line) for f in Path(tmp_path, folder).glob("*.jsonl")
+                   for line in f.read_text().splitlines()]
         from nnbook import present
-        views = set(present.views())
+        views = {args[i + 1] for i, a in enumerate(args) if a == "--view"} or \
+            set(present.views())
         assert {r["view"] for r in records} == views, records
         assert len(records) >= 4 * len(views), len(records)  # 4 environments, or more
     else:
