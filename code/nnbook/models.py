@@ -108,15 +108,15 @@ class DeepMLP(nn.Module):
 class CNN(nn.Module):
     """The lecture's CNN (pytorch/examples' MNIST net).
 
-    conv 1→32 (3x3) → ReLU → conv 32→64 (3x3) → ReLU → max-pool 2 → dropout 0.25
-    → flatten (64·12·12 = 9216) → linear 9216→128 → ReLU → dropout 0.5 → linear
-    128→10. With ``extra_pool=True`` a second 2x2 max-pool follows the first
-    (64·6·6 = 2304 features), the variant that tests "more pooling, more
-    translation invariance".
+    conv 1→32 (3x3) → ReLU → conv 32→64 (3x3) → ReLU → max-pool 2 →
+    dropout 0.25 → flatten (64·12·12 = 9216) → linear 9216→128 → ReLU →
+    dropout 0.5 → linear 128→10. With ``extra_pool=True`` a second 2x2
+    max-pool follows the first (64·6·6 = 2304 features), the variant that
+    tests "more pooling, more translation invariance".
 
-    Written as pytorch/examples writes it. While it trains, :func:`nnbook.train.fit`
-    swaps in faster dropout layers that compute the same function
-    (:mod:`nnbook.speedups`).
+    Written as pytorch/examples writes it. While it trains,
+    :func:`nnbook.train.fit` swaps in faster dropout layers that compute
+    the same function (:mod:`nnbook.speedups`).
     """
 
     def __init__(self, extra_pool: bool = False, num_classes: int = 10):
@@ -131,7 +131,7 @@ class CNN(nn.Module):
         self.fc2 = nn.Linear(128, num_classes)
 
     def features(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        """The activations after each convolution layer (for the channel figures)."""
+        """The activations after each convolution (for the channel figures)."""
         a1 = F.relu(self.conv1(x))
         a2 = F.relu(self.conv2(a1))
         return {"conv1": a1, "conv2": a2}
@@ -159,15 +159,16 @@ def count_parameters(model: nn.Module) -> int:
 
 
 class RandomShift(nn.Module):
-    """Shift augmentation as a layer: in training mode each image is moved by its own
-    random offset of up to ``max_shift`` pixels along each axis (zero fill with
-    ``background``, the normalised black); in eval mode it does nothing."""
+    """Shift augmentation as a layer: in training mode each image is moved
+    by its own random offset of up to ``max_shift`` pixels along each axis
+    (zero fill with ``background``, the normalised black); in eval mode it
+    does nothing."""
 
     def __init__(self, max_shift: int, background: float = 0.0):
         super().__init__()
         if not isinstance(max_shift, int) or not 0 <= max_shift < 14:
-            raise ConfigError("augment_shift must be an integer from 0 to 13, "
-                              f"got {max_shift!r}")
+            raise ConfigError("augment_shift must be an integer from 0 to "
+                              f"13, got {max_shift!r}")
         self.max_shift, self.background = max_shift, background
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -193,14 +194,15 @@ class Augmented(nn.Module):
 class GapCNN(nn.Module):
     """A CNN that ends in *global average pooling* instead of flattening.
 
-    conv 1→32 → BN → ReLU → conv 32→64 → BN → ReLU → max-pool 2 (as the lecture's
-    CNN, with batch normalisation) → conv 64→128 → BN → ReLU → max-pool 2 → conv
-    128→128 → BN → ReLU → mean over all 3×3 positions of each channel (128
-    features) → dropout 0.5 → linear 128→10. The classifier sees how strongly each
-    channel responded, not where. The two further convolutions widen each feature's
-    receptive field from 6 to 20 pixels, so that a channel can respond to a
-    digit-sized shape: averaged over positions, the lecture's 6-pixel features would
-    only say which strokes occur.
+    conv 1→32 → BN → ReLU → conv 32→64 → BN → ReLU → max-pool 2 (the
+    lecture's CNN with batch normalisation) → conv 64→128 → BN → ReLU →
+    max-pool 2 → conv 128→128 → BN → ReLU → mean over all 3×3 positions
+    of each channel (128 features) → dropout 0.5 → linear 128→10. The
+    classifier sees how strongly each channel responded, not where. The
+    two further convolutions widen each feature's receptive field from 6
+    to 20 pixels, so that a channel can respond to a digit-sized shape:
+    averaged over positions, 6-pixel features only say which strokes
+    occur.
     """
 
     def __init__(self, num_classes: int = 10):

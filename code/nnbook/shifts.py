@@ -71,17 +71,19 @@ def reading_name(direction: str, fill: str) -> str:
 
 def random_shift(X: torch.Tensor, max_shift: int, background: float,
                  generator: torch.Generator | None = None) -> torch.Tensor:
-    """Each image of ``X`` moved by its own random offset of up to ``max_shift`` pixels
-    along each axis (uniform on ``-max_shift .. max_shift``, zero fill): the shift
-    augmentation of the chapter "Curing shift sensitivity"."""
+    """Each image of ``X`` moved by its own random offset of up to
+    ``max_shift`` pixels along each axis (uniform on ``-max_shift ..
+    max_shift``, zero fill): the shift augmentation of the chapter "Curing
+    shift sensitivity"."""
     if max_shift == 0:
         return X
     n, H, W = X.shape[0], X.shape[-2], X.shape[-1]
-    m = max_shift
+    m, dev = max_shift, X.device
     padded = torch.nn.functional.pad(X, (m, m, m, m), value=background)
-    off = torch.randint(0, 2 * m + 1, (2, n), generator=generator, device=X.device)
-    rows = (torch.arange(H, device=X.device)[None, :] + off[0][:, None])  # n x H
-    cols = (torch.arange(W, device=X.device)[None, :] + off[1][:, None])  # n x W
-    batch = torch.arange(n, device=X.device)[:, None, None]
-    out = padded[batch, :, rows[:, :, None], cols[:, None, :]]  # n x H x W x C
+    off = torch.randint(0, 2 * m + 1, (2, n), generator=generator, device=dev)
+    rows = torch.arange(H, device=dev)[None, :] + off[0][:, None]  # n x H
+    cols = torch.arange(W, device=dev)[None, :] + off[1][:, None]  # n x W
+    batch = torch.arange(n, device=dev)[:, None, None]
+    # n x H x W x C
+    out = padded[batch, :, rows[:, :, None], cols[:, None, :]]
     return out.permute(0, 3, 1, 2)  # n x C x H x W, laid out channels-last
