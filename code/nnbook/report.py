@@ -57,7 +57,7 @@ def table(header: list[str], rows: list[list], note: str | None = None, results=
 
     header, rows, same = without_repeated_provenance(header, rows, results)
     if same:
-        note = (f"{note} " if note else "") + (
+        note = (f"{note.rstrip().rstrip('.')}. " if note else "") + (
             f"{', '.join(same).capitalize()}: the same in every row, named in the line"
             f"{'s' if len(runs(results)) > 1 else ''} below.")
     text = markdown_table(header, rows)
