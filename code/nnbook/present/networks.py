@@ -289,7 +289,7 @@ def _row(result, variant, depth):
 DIVERGED_LOSS = 1e6
 #: "Not worse": the deepest residual network's final training loss over the shallowest's
 #: (same seed) below this, shown by the interval of the mean ratio (findings.not_above).
-NOT_WORSE = 1.10
+NOT_WORSE = 1.25
 
 
 def _loss(result, variant, depth) -> float:
@@ -407,6 +407,7 @@ def depth(profile=None, seed_offset: int = 0, **overrides) -> View:
         ratio = [deep / shallow for deep, shallow in
                  zip(loss["residual", d_max], loss["residual", d_min], strict=True)]
         v.num("residual_ratio", mean(ratio), "positive")
+        v.num("not_worse", NOT_WORSE, "config")
         res_not = v.add(F.not_above(
             "residual-not-worse-margin", f"the deepest residual network (depth {d_max}) "
             f"trains no worse than the shallowest (depth {d_min}): the ratio of their final "
