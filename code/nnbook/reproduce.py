@@ -73,14 +73,15 @@ def collect(profile: str | None = None, built: dict | None = None,
                "seconds": sum(r.get("seconds", 0) for r in results),
                "command": first["command"]}
         if isinstance(judgement, Finding):
-            row.update(text=judgement.evidence, value=None, range=None,
+            row.update(text=judgement.evidence, value=None, range=None, low=None, high=None,
                        verdict="reproduced" if judgement.holds else "differs",
                        why=f"rule: {judgement.rule}", statement=judgement.statement)
         else:
             row.update(text=judgement.shown.text(2).replace(f" (n = {judgement.shown.n})", ""),
                        value=judgement.shown.mean, verdict=judgement.verdict,
                        range=f"{100 * judgement.sample.min:.1f}–{100 * judgement.sample.max:.1f} %",
-                       why=judgement.why, repeat=judgement.repeat_pass)
+                       why=judgement.why, repeat=judgement.repeat_pass,
+                       low=judgement.sample.min, high=judgement.sample.max)
         rows.append(row)
     return rows
 
