@@ -96,7 +96,7 @@ def test_depth_view_judges_the_lecture_claim_over_every_seed():
     _kinds_ok(v)
     judgement, judged = v.claims["deeper-plain-worse"]
     assert judged == results
-    assert {"he-deeper-worse", "residual-not-worse-margin", "residual-beats-he-deep"} <= set(
+    assert {"he-deeper-worse", "plain-degrades-more", "residual-beats-he-deep"} <= set(
         judgement.numbers)
     assert "plain (He init)" in judgement.evidence
     for name in ("grad-factor", "grad-vanishes", "grad-reaches", "signal-collapses",

@@ -24,10 +24,7 @@ separate anything): A and B are measured on the same seeds, paired, and the 90 %
 confidence interval of the mean difference (Student's t) must lie inside a
 stated margin, on at least :data:`EQUIV_MIN_SEEDS` seeds. An interval that lies
 wholly outside the margin shows a difference larger than it; one that straddles
-its edge decides nothing, and the statement does not hold. "A is not worse than B"
-(:func:`not_above`) is the one-sided form: the upper end of that interval of a
-per-seed quantity (a ratio of A to B, say) must lie below the stated margin, on
-at least :data:`MIN_SEEDS` seeds.
+its edge decides nothing, and the statement does not hold.
 
 **Preconditions** (:func:`given`, :func:`learned`). A statement about how a
 model behaves (under shifts, in its weights) is made only about a model that
@@ -221,23 +218,6 @@ def equivalent(name: str, statement: str, a: Sample, b: Sample, margin: float) -
                    f"± the margin (at least {EQUIV_MIN_SEEDS} seeds)",
                    {"a": list(a.values), "b": list(b.values), "margin": margin,
                     "mean": mean, "interval": [lo, hi]})
-
-
-def not_above(name: str, statement: str, a: Sample, bound: float) -> Finding:
-    """``statement`` = "a is not above ``bound``, shown": the upper end of the 90 %
-    confidence interval of a's mean over seeds lies below ``bound`` (at least
-    :data:`MIN_SEEDS` seeds)."""
-    mean, lo, hi = interval(list(a.values))
-    enough = a.n >= MIN_SEEDS
-    holds = enough and hi < bound
-    evidence = (f"{a.label} {a.text()}, 90 % interval {a.fmt(lo)} to {a.fmt(hi)}; "
-                f"margin: below {a.fmt(bound)}")
-    if not enough:
-        evidence += f"; fewer than {MIN_SEEDS} seeds, so not judged"
-    return Finding(name, statement, holds, evidence,
-                   "the upper end of the 90 % confidence interval of the mean lies below the "
-                   f"margin (at least {MIN_SEEDS} seeds)",
-                   {"values": list(a.values), "bound": bound, "interval": [lo, hi]})
 
 
 def learned(label: str, accuracies, dataset: str, name: str | None = None) -> Finding:
