@@ -221,10 +221,10 @@ def equivalent(name: str, statement: str, a: Sample, b: Sample, margin: float) -
 
 
 def learned(label: str, accuracies, dataset: str, name: str | None = None) -> Finding:
-    """The precondition "``label`` learned": every seed's unshifted test accuracy on
-    ``dataset`` is at least :data:`LEARNED_AT`."""
+    """The precondition "``label`` learned" (``label`` with its article: "the CNN"): every
+    seed's unshifted test accuracy on ``dataset`` is at least :data:`LEARNED_AT`."""
     threshold = LEARNED_AT[dataset]
-    return at_least(name or f"learned: {label}", f"the {label} learned (every seed at least "
+    return at_least(name or f"learned: {label}", f"{label} learned (every seed at least "
                     f"{100 * threshold:g} % on unshifted test images)",
                     Sample(f"{label} unshifted", tuple(accuracies)), threshold)
 

@@ -493,7 +493,8 @@ def mnist_mlp(profile=None, seed_offset: int = 0) -> View:
                     Sample("|change of test accuracy over the second half|",
                            tuple(_second_half(r) for rs in nets.values() for r in rs),
                            unit="points"), LEVEL_TOLERANCE))
-    ok = [F.learned(f"784-{h}-10 network", test_acc(rs), "mnist") for h, rs in nets.items()]
+    ok = [F.learned(f"the 784-{h}-10 network", test_acc(rs), "mnist")
+          for h, rs in nets.items()]
     v.add(F.given(Finding("shift-falls", "for both networks, on every seed, each further pixel of "
                   "shift lowers the accuracy (mean over the four directions)",
                   all(_falls(r) for rs in nets.values() for r in rs),

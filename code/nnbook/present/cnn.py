@@ -148,8 +148,8 @@ def mnist_cnn(profile=None, seed_offset: int = 0) -> View:
                     "two-layer network with 32 hidden nodes",
                     sample("CNN", tuple(test_acc(base))),
                     sample("784-32-10", tuple(test_acc(mlp32)))))
-    cnn_learned = F.learned("lecture's CNN", test_acc(base), "mnist")
-    mlp_learned = F.learned("784-32-10 network", test_acc(mlp32), "mnist")
+    cnn_learned = F.learned("the lecture's CNN", test_acc(base), "mnist")
+    mlp_learned = F.learned("the 784-32-10 network", test_acc(mlp32), "mnist")
     for s, words in ((1, "one pixel"), (2, "two pixels")):
         v.add(F.given(F.exceeds(
             f"robust-{s}", f"moving the test digits by {words} costs the 32-hidden network "
@@ -196,7 +196,7 @@ def mnist_cnn(profile=None, seed_offset: int = 0) -> View:
         gains = [p - b for p, b in zip(at_shift(pooled, s), at_shift(base, s), strict=True)]
         v.num(f"gain_{s}", mean(gains), "points")
         v.num(f"gain_{s}_sd", F.Sample("", tuple(gains)).sd, "points")
-    pooled_learned = F.learned("CNN with extra pooling", test_acc(pooled), "mnist")
+    pooled_learned = F.learned("the CNN with extra pooling", test_acc(pooled), "mnist")
     for s, words in ((2, "two"), (3, "three")):
         v.add(F.given(F.exceeds(f"pool-{s}", f"with a second pooling stage the CNN keeps more "
                                 f"of its accuracy under a {words}-pixel shift",
@@ -418,10 +418,12 @@ def shift_cure(profile=None, seed_offset: int = 0) -> View:
         for s in range(5):
             v.num(f"{key}_{s}", mean(at_shift(rs, s)), "percent")
         v.num(f"{key}_params", rs[0]["metrics"]["parameters"], "count")
-    ok = {key: F.learned(label, test_acc(rs), "mnist")
-          for key, (label, rs) in zip(("base", "pool", "gap", "aug"),
-                                      ((label, rs) for label, rs, _ in variants), strict=True)}
-    v.add(F.learned("network with global average pooling", test_acc(gap), "mnist",
+    ok = {key: F.learned(label, test_acc(rs), "mnist") for key, label, rs in (
+        ("base", "the lecture's CNN", base),
+        ("pool", "the CNN with a second pooling stage", pooled),
+        ("gap", "the network with global average pooling", gap),
+        ("aug", "the CNN trained on shifted images", aug))}
+    v.add(F.learned("the network with global average pooling", test_acc(gap), "mnist",
                     name="gap-learns"))
     for s in (2, 3):
         v.add(F.given(F.exceeds(f"aug-{s}", "with training on shifted images the CNN classifies "
@@ -499,7 +501,7 @@ def shift_study(profile=None, seed_offset: int = 0) -> View:
                   for za, wa in zip(readings[d], readings[sh.reading_name(d, "wrap")], strict=True)
                   for a, b in zip(za, wa, strict=True))
         v.num(f"{source}.fill_gap", gap, "points")
-        ok = F.learned(f"{label} CNN", [st["metrics"]["test_acc"] for st in studies],
+        ok = F.learned(f"the {label} CNN", [st["metrics"]["test_acc"] for st in studies],
                        studies[0]["data"]["dataset"])
         if source == "mnist-cnn":
             v.add(F.given(F.at_most("mnist-fill-same", "on MNIST, zero fill and wrap-around "
