@@ -117,7 +117,7 @@ full:
 bench: setup
 	$(PY) -m nnbook bench
 
-# Re-measure the bands the tests hold glued numbers to (tests/glue_bands.json): every view
+# Re-measure the bands the tests hold glued numbers to (code/nnbook/bands.json): every view
 # under several seeds, precisions, thread counts and CPUs. Long (about an hour, quick).
 variation: setup
 	$(PY) -m nnbook variation run --out _build/variation-$(NNBOOK_PROFILE)

@@ -1,6 +1,7 @@
 """What a finished build glued into its chapters, and the bands the tests hold it to.
 
-The bands live in ``tests/glue_bands.json``; they are *measured*, not guessed:
+The bands live in ``code/nnbook/bands.json`` (read by ``nnbook.bands``); they are
+*measured*, not guessed:
 ``python -m nnbook variation run`` builds every view under several seeds,
 precisions, thread counts and CPUs, and ``python -m nnbook variation bands DIR``
 writes the bands with what was measured next to each (see ``nnbook.variation``
@@ -18,7 +19,6 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-BANDS = Path(__file__).with_name("glue_bands.json")
 PROFILE = os.environ.get("NNBOOK_PROFILE") or "quick"
 
 
@@ -45,5 +45,6 @@ def parse(text: str):
 
 
 def bands(profile: str = PROFILE) -> dict:
-    doc = json.loads(BANDS.read_text()) if BANDS.is_file() else {}
-    return doc.get(profile, {})
+    from nnbook import bands as stored
+
+    return stored.profile(profile)

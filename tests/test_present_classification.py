@@ -167,7 +167,7 @@ def test_loss_compare_claim_is_the_lecture_s(monkeypatch, nll, norm, claim_holds
     if len(nll) < 10:
         assert "fewer than 10 paired seeds" in claim.evidence
     assert v.numbers["err_ratio"].value == pytest.approx((1 - np.mean(norm)) / (1 - np.mean(nll)))
-    drawn(v.figure())
+    drawn(v.figure("losses"))
     assert len(v.table("accuracy").rows) == 4 and len(v.table("lecture").rows) == 1
 
 
@@ -180,7 +180,7 @@ def test_rings_view_from_short_runs(monkeypatch):
     assert v.findings["starts-at-ln2"].holds
     assert not v.findings["closed-last"].holds  # 20 steps are far too few
     assert [row[0] for row in v.table("snapshots").rows] == ["5", "20"]
-    for fig in (v.data_figure(), v.regions(), v.progress()):
+    for fig in (v.figure("data_figure"), v.figure("regions"), v.figure("progress")):
         drawn(fig)
 
 
@@ -209,7 +209,7 @@ def test_overfit_view_shows_only_sizes_that_ran(monkeypatch):
     assert claim.holds and v.findings["less-data-overfits"] is claim
     assert "60,000 and 10,000 cannot be drawn" in v.numbers["skipped_sentence"].value
     assert v.numbers["n_small"].value == 100 and v.numbers["n_large"].value == 4000
-    fig = drawn(v.figure())
+    fig = drawn(v.figure("curves"))
     assert len([a for a in fig.axes if a.get_title()]) == 3  # no empty panels
     rows = v.table("sizes").rows
     assert len(rows) == 3 and "not a lecture size" in rows[0][0]
@@ -236,7 +236,7 @@ def test_mnist_mlp_view_from_tiny_runs(monkeypatch):
                                                   "alive-at-start"))
     assert v.numbers["params10"].value == 7960 and v.numbers["params32"].value == 25450
     assert v.numbers["dead10"].value.count("(seed ") == 3  # one count per seed
-    for fig in (v.curves(), v.shift_chart(), v.hidden()):
+    for fig in (v.figure("curves"), v.figure("shift_chart"), v.figure("hidden")):
         drawn(fig)
     assert len(v.table("lecture").rows) == 4 and len(v.table("shift").rows) == 2
 

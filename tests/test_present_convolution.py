@@ -75,11 +75,13 @@ def test_tables_and_figures_render(conv, arch):
     layers = arch.table("layers").markdown()
     assert "dense 9216→128" in layers and "1,179,776" in layers and "dropout 0.25" in layers
     assert "max pooling 7×7" in arch.table("invariance").markdown()
-    for make in (conv.gallery, conv.locality, conv.translation, arch.typical_diagram,
-                 arch.lecture_diagram, arch.pooling_example, arch.pooling_photo,
-                 arch.invariance):
-        fig = make()
-        try:
-            fig.canvas.draw()
-        finally:
-            plt.close(fig)
+    assert list(conv.figures) == ["gallery", "locality", "translation"]
+    assert list(arch.figures) == ["typical_diagram", "lecture_diagram", "pooling_example",
+                                  "pooling_photo", "invariance"]
+    for v in (conv, arch):
+        for name in v.figures:
+            fig = v.figure(name)
+            try:
+                fig.canvas.draw()
+            finally:
+                plt.close(fig)

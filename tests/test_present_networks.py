@@ -43,7 +43,7 @@ def test_gradient_descent_view_runs_every_seed_and_states_its_findings():
     for name in ("loss-falls", "steady", "small-slow", "top-jumps"):
         assert v.finding(name).holds, v.finding(name).line()
     assert "overflowed" in v.table("sweep").header[-1]
-    plt.close(v.figure())
+    plt.close(v.figure("descent"))
     moved = present.view("gradient-descent", seed_offset=10, **TINY_GD)
     assert [r["seed"] for r in moved.results["runs"]] == [10, 11, 12]
 
@@ -61,8 +61,8 @@ def test_backprop_view_holds_roundoff_to_the_stated_bounds():
     assert v.numbers["cost_ratio"].kind == "machine"
     assert v.finding("autograd-agrees").holds and v.finding("fd-agrees").holds
     assert len(v.table("agreement").rows) == len(pnet.AGREEMENT_CASES)
-    plt.close(v.errors())
-    plt.close(v.cost())
+    plt.close(v.figure("errors"))
+    plt.close(v.figure("cost"))
     assert present.view("backprop", seed_offset=10).numbers["seed"].value == 10
 
 
@@ -108,8 +108,8 @@ def test_depth_view_judges_the_lecture_claim_over_every_seed():
         assert "plain (He init)" in labels and "quick profile" in t.note
         assert "plain," not in labels and not any(row[0] == "plain" for row in t.rows)
     assert "diverged" not in v.numbers["plain_he_deep_summary"].value
-    for draw in (v.chart, v.grad_chart, v.signal_chart):
-        plt.close(draw())
+    for name in ("chart", "grad_chart", "signal_chart"):
+        plt.close(v.figure(name))
 
 
 def test_a_diverged_run_counts_as_worse_and_is_shown_as_diverged():
@@ -122,7 +122,7 @@ def test_a_diverged_run_counts_as_worse_and_is_shown_as_diverged():
         v.numbers["residual_deep_summary"].value
     assert pnet.DIVERGED_LOSS in v.finding("he-deeper-worse").numbers["a"] + \
         v.finding("residual-beats-he-deep").numbers["b"]
-    plt.close(v.chart())
+    plt.close(v.figure("chart"))
 
 
 def test_plots_draw_only_figures():

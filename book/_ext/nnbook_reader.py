@@ -134,13 +134,13 @@ def on_config_inited(app, config) -> None:
 
 def package_source_hash() -> str:
     """12 hex digits of the SHA-256 of every source file of the nnbook package, the
-    tests' bands and the run-time settings that change what a chapter shows."""
+    bands (code/nnbook/bands.json) and the run-time settings that change what a chapter shows."""
     import hashlib
 
     root = Path(__file__).resolve().parents[2]
     h = hashlib.sha256()
-    for f in sorted((root / "code" / "nnbook").rglob("*.py")) + [root / "tests" /
-                                                                 "glue_bands.json"]:
+    for f in sorted((root / "code" / "nnbook").rglob("*.py")) + [root / "code" / "nnbook" /
+                                                                 "bands.json"]:
         if f.is_file():
             h.update(f.relative_to(root).as_posix().encode())
             h.update(f.read_bytes())

@@ -1,4 +1,5 @@
-"""The command line: ``python -m nnbook list | run NAME | data | bench | reproduce | variation``.
+"""The command line: ``python -m nnbook list | run NAME | data | view [NAME] | bench |
+reproduce | variation``.
 
 Every fault ends in one line on stderr and no traceback: a bad name, value,
 variable or file prints ``nnbook: error: ...`` and exits with status 2; Ctrl-C
@@ -163,6 +164,11 @@ def parser() -> OneLineParser:
                        help="validate the command and print the resolved config; train nothing")
     p_data = sub.add_parser("data", help="where each data set comes from on this machine")
     p_data.add_argument("--json", action="store_true")
+    p_view = sub.add_parser("view", help="where a chapter's numbers come from: every glued "
+                                         "number and finding of one view (none: list views)")
+    p_view.add_argument("name", nargs="?", help="a view, e.g. mnist-cnn (its glue prefix)")
+    p_view.add_argument("--profile", default=None,
+                        help="quick or full (default: $NNBOOK_PROFILE, else quick)")
     sub.add_parser("bench", help="speed benchmarks: python -m nnbook bench --help")
     sub.add_parser("reproduce", help="train and print the lecture-claims table "
                                      "(python -m nnbook reproduce --help)")
@@ -257,6 +263,10 @@ def _main(argv: list[str]) -> int:
             print(f"nnbook: note: {printable(served_from(result))}", file=sys.stderr,
                   flush=True)
         _out(dumps(result) if args.json else _summary(result))
+    elif args.cmd == "view":
+        from . import explain
+
+        _out(explain.describe(args.name, args.profile) if args.name else explain.names())
     elif args.cmd == "data":
         from .data import sources
 

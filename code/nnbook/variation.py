@@ -1,6 +1,7 @@
 """How much the book's numbers move between runs: seeds, precisions, threads and CPUs.
 
-The tests hold every number the prose glues in to a band (``tests/glue_bands.json``).
+The tests hold every number the prose glues in to a band (``nnbook/bands.json``, read
+by :mod:`nnbook.bands`).
 A band is not a guess around one build: this module *measures* each number
 under every variation a reader's build can see, and widens the observed range
 by half of itself on each side (never beyond the quantity's own range: no
@@ -31,7 +32,7 @@ views' bands, findings and claims and keeps every other view's.
 
 ``run`` measures each environment in a subprocess (results are cached per
 precision, CPU and thread setting, so a later book build reuses them) and
-``bands`` merges the measurements into ``tests/glue_bands.json``, recording
+``bands`` merges the measurements into ``nnbook/bands.json``, recording
 what was measured next to every band. Explained in the chapter "How this book
 is built".
 """
@@ -49,13 +50,15 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from . import bands as bands_file
+
 SEED_OFFSETS = (0, 10, 20)
 AVX2 = {"ONEDNN_MAX_CPU_ISA": "AVX2", "ATEN_CPU_CAPABILITY": "avx2",
         "MKL_ENABLE_INSTRUCTIONS": "AVX2"}
 #: Half the observed range is added on each side; at least this much (per kind).
 FLOOR = {"percent": 0.5, "points": 0.5, "signed": 0.0}
 RANGE = {"percent": (0.0, 100.0), "points": (-100.0, 100.0)}
-BANDS_FILE = Path(__file__).resolve().parents[2] / "tests" / "glue_bands.json"
+BANDS_FILE = bands_file.FILE
 
 
 def environments() -> list[dict]:
@@ -375,7 +378,7 @@ def parser():
     m.add_argument("--out", required=True)
     m.add_argument("--offsets", default="0,10,20")
     m.add_argument("--views", default=None, help="comma-separated view names (default: all)")
-    b = sub.add_parser("bands", help="write tests/glue_bands.json from measurements")
+    b = sub.add_parser("bands", help="write the bands (nnbook/bands.json) from measurements")
     b.add_argument("folder")
     b.add_argument("--profile", default=None)
     b.add_argument("--widen", action="store_true",

@@ -15,13 +15,13 @@ A chapter builds a view, glues all its numbers with one call, shows its tables
 and figures, and *states* the findings its prose relies on::
 
     v = present.view("mnist-cnn")
-    present.glue_all(v)              # {glue:text}`cnn.acc:.1f` in the prose
+    present.glue_all(v)              # {glue:text}`mnist-cnn.acc:.1f` in the prose
     v.table("lecture")               # a Markdown table with provenance
     present.check(v, "shift-robust") # the checked statement, and its verdict
 
 The reproduction report (:mod:`nnbook.reproduce`) reads the same views, so a
 claim has one value, one rule and one verdict everywhere. After a build, the
-tests hold every glued number to its kind (``tests/glue_bands.json``, measured
+tests hold every glued number to its kind (``nnbook/bands.json``, measured
 by ``python -m nnbook variation``) and require every stated finding to hold.
 
 One module per part of the book: :mod:`.networks` (neural networks,
@@ -40,9 +40,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ..errors import ConfigError
-from ..findings import Finding, Sample
+from ..findings import Finding
 
-#: How the tests hold a glued number (see ``tests/glue_bands.py``).
+#: How the tests hold a glued number (see :mod:`nnbook.bands` and ``tests/test_glued_numbers.py``).
 KINDS = {
     "count": "an integer fixed by the data and config: exactly equal",
     "config": "a configuration value: exactly equal",
@@ -97,18 +97,29 @@ class Table:
 class View:
     """Numbers, tables, findings and figures of one experiment (see the module docstring).
 
-    ``name`` prefixes the glue keys: number ``acc`` of view ``cnn`` is glued as ``cnn.acc``.
+    Everything a chapter uses is declared in one of the dictionaries below; the class
+    takes no other attributes (``__slots__``), so nothing is bolted on from outside.
+
+    ``name``, the view's registered name, prefixes the glue keys: number ``acc`` of view
+    ``mnist-cnn`` is glued as ``mnist-cnn.acc``.
     """
+
+    __slots__ = ("name", "profile", "numbers", "tables", "figures", "findings", "claims",
+                 "results", "sites")
 
     def __init__(self, name: str, profile: str):
         self.name, self.profile = name, profile
         self.numbers: dict[str, Number] = {}
         self.tables: dict[str, Callable[[], Table]] = {}
+        #: figure name -> a function drawing it (some take arguments: a layer's name)
+        self.figures: dict[str, Callable] = {}
         self.findings: dict[str, Finding] = {}
         #: lecture claim key (nnbook.lecture.CLAIMS) -> (ValueClaim or Finding, results):
         #: what the reproduction report shows for that claim
         self.claims: dict[str, tuple] = {}
         self.results: dict[str, list] = {}
+        #: glue key or finding name -> "present/<module>.py:<line>" that declared it
+        self.sites: dict[str, str] = {}
 
     # -- building a view
     def num(self, key: str, value, kind: str, bound: float | None = None):
@@ -118,6 +129,7 @@ class View:
         if kind in ("percent", "points") and value is not None:
             value = 100 * value
         self.numbers[key] = Number(value, kind, bound)
+        self.sites[key] = _site()
         return value
 
     def claim(self, key: str, judgement, results: list) -> None:
@@ -128,6 +140,7 @@ class View:
         if finding.name in self.findings:
             raise ConfigError(f"view {self.name}: two findings named {finding.name!r}")
         self.findings[finding.name] = finding
+        self.sites[f"finding:{finding.name}"] = _site()
         return finding
 
     # -- using it
@@ -140,6 +153,13 @@ class View:
                               f"{', '.join(self.tables)}")
         return self.tables[name]()
 
+    def figure(self, name: str, *args):
+        """Draw figure ``name`` (a matplotlib figure; ``args`` for those that take some)."""
+        if name not in self.figures:
+            raise ConfigError(f"view {self.name} has no figure {name!r}: "
+                              f"{', '.join(self.figures)}")
+        return self.figures[name](*args)
+
     def finding(self, name: str) -> Finding:
         if name not in self.findings:
             raise ConfigError(f"view {self.name} has no finding {name!r}: "
@@ -147,8 +167,16 @@ class View:
         return self.findings[name]
 
 
-def sample(label: str, values, percent: bool = True) -> Sample:
-    return Sample(label, tuple(values), percent)
+def _site() -> str:
+    """Where in this package the caller of the caller stands: ``present/cnn.py:142``."""
+    import sys
+    from pathlib import Path
+
+    frame = sys._getframe(2)
+    here = Path(__file__).resolve().parents[1]  # code/nnbook
+    path = Path(frame.f_code.co_filename).resolve()
+    where = path.relative_to(here) if path.is_relative_to(here) else path
+    return f"{where}:{frame.f_lineno}"
 
 
 # ----------------------------------------------------------------------------- the registry
@@ -157,10 +185,15 @@ def sample(label: str, values, percent: bool = True) -> Sample:
 #: ``seed_offset`` (added to every seed, so the variation tool can run other seeds).
 #: Each module of this package registers its views when imported (:func:`views`).
 VIEWS: dict[str, str] = {}
+#: view name -> the chapter that shows it (``book/<chapter>.md``). With :data:`VIEWS` this
+#: is the one table of names: a view's name is its glue prefix, its module and function
+#: are in :data:`VIEWS`, and the experiments it runs are listed by ``python -m nnbook view``.
+CHAPTERS: dict[str, str] = {}
 
 
-def register(name: str, target: str) -> None:
+def register(name: str, target: str, chapter: str) -> None:
     VIEWS[name] = target
+    CHAPTERS[name] = chapter
 
 
 def views() -> dict[str, str]:
@@ -178,7 +211,11 @@ def view(name: str, profile: str | None = None, seed_offset: int = 0, **options)
         raise ConfigError(f"unknown view {name!r}: one of {', '.join(sorted(VIEWS))}")
     module, func = VIEWS[name].split(":")
     build = getattr(importlib.import_module(f".{module}", __package__), func)
-    return build(profile=profile, seed_offset=seed_offset, **options)
+    v = build(profile=profile, seed_offset=seed_offset, **options)
+    if v.name != name:  # one name per view: what the chapters glue is what they build
+        raise ConfigError(f"view {name!r} glues its numbers under {v.name!r}: a view's glue "
+                          f"prefix must be its registered name")
+    return v
 
 
 # ----------------------------------------------------------------------------- in a chapter

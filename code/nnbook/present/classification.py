@@ -120,11 +120,11 @@ def softmax(profile=None, seed_offset: int = 0) -> View:
           f"{r['stable_nll']:.6g}", f"{r['torch_nll']:.6g}"] for r in ovf],
         "float32; logits c·[2, 1, −1] for c = " + ", ".join(map(str, OVERFLOW_SCALES)) +
         "; the true class is the third (smallest logit)")
-    v.figure = lambda: cplots.softmax_figure()
+    v.figures["softmax"] = lambda: cplots.softmax_figure()
     return v
 
 
-register("softmax", "classification:softmax")
+register("softmax", "classification:softmax", chapter="classification")
 
 
 # ----------------------------------------------------------------------------- loss-compare
@@ -160,7 +160,7 @@ def loss_compare(profile=None, seed_offset: int = 0) -> View:
     """The negative log-likelihood against the lecture's normalised loss: same network,
     data, initial weights and batch order, on MNIST and on the two rings."""
     profile = current_profile(profile)
-    v = View("lc", profile)
+    v = View("loss-compare", profile)
     res = runs("loss-compare", profile, seed_offset)
     v.results = {"runs": res}
     acc = {f"{t}-{lo}": [r["metrics"][f"{t}-{lo}"] for r in res]
@@ -277,11 +277,11 @@ def loss_compare(profile=None, seed_offset: int = 0) -> View:
                   for t in TASKS]
         return cplots.loss_compare(epochs, curves, finals, [prov(res)])
 
-    v.figure = figure
+    v.figures["losses"] = figure
     return v
 
 
-register("loss-compare", "classification:loss_compare")
+register("loss-compare", "classification:loss_compare", chapter="classification")
 
 
 # ----------------------------------------------------------------------------- two rings
@@ -368,11 +368,11 @@ def rings(profile=None, seed_offset: int = 0) -> View:
                     F.at_least("test-last", "", test_at(last), LAST_AT_LEAST)]))
 
     X, y = res[0]["X"], res[0]["y"]
-    v.data_figure = lambda: cplots.rings_data(X, y, [prov(res[:1])])
-    v.regions = lambda: cplots.decision_regions(
+    v.figures["data_figure"] = lambda: cplots.rings_data(X, y, [prov(res[:1])])
+    v.figures["regions"] = lambda: cplots.decision_regions(
         [(s["step"], s["prob"], s["train_acc"]) for s in res[0]["snapshots"]], X, y,
         res[0]["extent"], [prov(res[:1])])
-    v.progress = lambda: cplots.rings_progress(
+    v.figures["progress"] = lambda: cplots.rings_progress(
         [r["losses"] for r in res], steps,
         [[x["train_acc"] for x in r["snapshots"]] for r in res],
         [[x["test_acc"] for x in r["snapshots"]] for r in res], [prov(res)])
@@ -388,7 +388,7 @@ def rings(profile=None, seed_offset: int = 0) -> View:
     return v
 
 
-register("rings", "classification:rings")
+register("rings", "classification:rings", chapter="rings")
 
 
 # ----------------------------------------------------------------------------- MNIST MLPs
@@ -448,7 +448,7 @@ def mnist_mlp(profile=None, seed_offset: int = 0) -> View:
     """The 784-10-10 and 784-32-10 networks on MNIST: accuracy, learning curves, shifted
     test digits, and what the hidden nodes look at."""
     profile = current_profile(profile)
-    v = View("mlp", profile)
+    v = View("mnist-mlp", profile)
     nets = {h: runs("mnist-mlp", profile, seed_offset, hidden=h, return_model=True)
             for h in (10, 32)}
     r10, r32 = nets[10], nets[32]
@@ -586,11 +586,11 @@ def mnist_mlp(profile=None, seed_offset: int = 0) -> View:
          for h, rs in nets.items()],
         "test accuracy, mean over the four shift directions; mean ± standard deviation over "
         "the seeds", r10 + r32)
-    v.curves = lambda: cnnplots.learning_curves(
+    v.figures["curves"] = lambda: cnnplots.learning_curves(
         [(labels[h], *_curve(rs)) for h, rs in nets.items()],
         "MNIST: accuracy during training (monitor images, evaluation mode)",
         [f"{labels[h]}: {prov(rs)}" for h, rs in nets.items()])
-    v.shift_chart = lambda: cnnplots.shift_curves(
+    v.figures["shift_chart"] = lambda: cnnplots.shift_curves(
         [(labels[h], list(range(5)), shift_matrix(rs)) for h, rs in nets.items()],
         [("lecture: 2-layer net (size not stated)",
           {p: lecture.claim(f"mnist-mlp-shift-{p}") for p in MLP_SHIFTS}, None)],
@@ -605,11 +605,11 @@ def mnist_mlp(profile=None, seed_offset: int = 0) -> View:
         return cplots.hidden_weights(r.model.net[0].weight.detach().cpu().numpy(), titles,
                                      [prov([r])])
 
-    v.hidden = hidden
+    v.figures["hidden"] = hidden
     return v
 
 
-register("mnist-mlp", "classification:mnist_mlp")
+register("mnist-mlp", "classification:mnist_mlp", chapter="mnist-mlp")
 
 
 # ----------------------------------------------------------------------------- less data
@@ -618,7 +618,7 @@ def mnist_overfit(profile=None, seed_offset: int = 0) -> View:
     """The 784-32-10 network trained on fewer and fewer images: training against test
     accuracy per epoch, and the lecture's claim that less data overfits more."""
     profile = current_profile(profile)
-    v = View("overfit", profile)
+    v = View("mnist-overfit", profile)
     res = runs("mnist-overfit", profile, seed_offset)
     v.results = {"runs": res}
     first = res[0]
@@ -689,7 +689,7 @@ def mnist_overfit(profile=None, seed_offset: int = 0) -> View:
                            [[h["test_acc"] for h in x["history"]] for x in by_size[n]]))
         return cplots.overfit_panels(panels, [prov(res)])
 
-    v.figure = figure
+    v.figures["curves"] = figure
 
     def table():
         rows = [[f"{n:,}" + (" (all available; not a lecture size)" if n in stand_in else ""),
@@ -725,4 +725,4 @@ def mnist_overfit(profile=None, seed_offset: int = 0) -> View:
     return v
 
 
-register("mnist-overfit", "classification:mnist_overfit")
+register("mnist-overfit", "classification:mnist_overfit", chapter="mnist-mlp")

@@ -109,7 +109,7 @@ def mnist_cnn(profile=None, seed_offset: int = 0) -> View:
     """The lecture's CNN on MNIST: accuracy, shifts against the 2-layer networks, what the
     first layer learns, and one extra pooling stage."""
     profile = current_profile(profile)
-    v = View("cnn", profile)
+    v = View("mnist-cnn", profile)
     base = runs("mnist-cnn", profile, seed_offset, return_model=True)
     pooled = runs("mnist-cnn", profile, seed_offset, arch="extra-pool")
     mlp32 = runs("mnist-mlp", profile, seed_offset, hidden=32)
@@ -177,9 +177,9 @@ def mnist_cnn(profile=None, seed_offset: int = 0) -> View:
                             sample("fc1", tuple(m["fc1"] for m in moved)),
                             sample("conv1", tuple(m["conv1"] for m in moved))), cnn_learned))
     ds = load("mnist")
-    v.two = ds.X_test[ds.y_test == 2][0]
+    two = ds.X_test[ds.y_test == 2][0]
     with torch.no_grad():
-        probs = _core(model).eval()(v.two[None].contiguous()).softmax(1)[0]
+        probs = _core(model).eval()(two[None].contiguous()).softmax(1)[0]
     v.num("two_pred", int(probs.argmax()), "count")
     v.num("two_prob", float(probs.max()), "percent")
     v.add(F.Finding("two-is-two", "the network (seed "
@@ -214,16 +214,16 @@ def mnist_cnn(profile=None, seed_offset: int = 0) -> View:
     v.tables["pooling"] = lambda: _shift_table([("CNN", base), ("CNN + extra 2×2 pooling",
                                                                 pooled)], shifts=(0, 1, 2, 3))
 
-    v.curves = lambda: cplots.learning_curves(
+    v.figures["curves"] = lambda: cplots.learning_curves(
         [("CNN", *_curve(base))], "MNIST: accuracy during training (monitor images, "
         "dropout off)", [prov(base)])
-    v.shift_chart = lambda: cplots.shift_curves(
+    v.figures["shift_chart"] = lambda: cplots.shift_curves(
         [(label, list(range(5)), shift_matrix(rs)) for label, rs in nets],
         [("lecture: CNN", _lecture_points("mnist-cnn"), 0),
          ("lecture: 2-layer net (size not stated)",
           {s: lecture.claim(f"mnist-mlp-shift-{s}") for s in (1, 2)}, None)],
         "MNIST: test accuracy against shift", [f"{label}: {prov(rs)}" for label, rs in nets])
-    v.pooling_chart = lambda: cplots.shift_curves(
+    v.figures["pooling_chart"] = lambda: cplots.shift_curves(
         [("CNN", list(range(5)), shift_matrix(base)),
          ("CNN + extra 2×2 pooling", list(range(5)), shift_matrix(pooled))], (),
         "MNIST: one or two pooling stages", [prov(base), prov(pooled)])
@@ -236,12 +236,12 @@ def mnist_cnn(profile=None, seed_offset: int = 0) -> View:
 
     def channels(layer: str):
         with torch.no_grad():
-            maps = _core(model).eval().features(v.two[None].contiguous())[layer][0].numpy()
+            maps = _core(model).eval().features(two[None].contiguous())[layer][0].numpy()
         return cplots.channel_maps(maps, f"{len(maps)} channels of {layer} "
                                    f"({maps.shape[1]}×{maps.shape[2]} each), white = large",
                                    [prov(base[:1])])
 
-    v.filters, v.channels = filters, channels
+    v.figures["filters"], v.figures["channels"] = filters, channels
     return v
 
 
@@ -255,7 +255,7 @@ def _shift_table(nets, shifts=(0, 1, 2, 3, 4)) -> Table:
                  [r for _, rs in nets for r in rs])
 
 
-register("mnist-cnn", "cnn:mnist_cnn")
+register("mnist-cnn", "cnn:mnist_cnn", chapter="cnn-mnist")
 
 
 # ----------------------------------------------------------------------------- Fashion-MNIST
@@ -270,7 +270,7 @@ def fashion_cnn(profile=None, seed_offset: int = 0) -> View:
     """The same CNN on Fashion-MNIST: accuracy, shifts beside MNIST, confusions, and the
     lecture's remark that a larger network would reach about 99 %."""
     profile = current_profile(profile)
-    v = View("fashion", profile)
+    v = View("fashion-cnn", profile)
     base = runs("fashion-cnn", profile, seed_offset)
     mnist = runs("mnist-cnn", profile, seed_offset)
     wide_seeds = [s + seed_offset for s in (get("fashion-cnn").seed_list(profile)
@@ -278,7 +278,6 @@ def fashion_cnn(profile=None, seed_offset: int = 0) -> View:
     wide = runs("fashion-cnn", profile, seed_list=wide_seeds, arch="wide")
     v.results = {"base": base, "mnist": mnist, "wide": wide}
     ds = load("fashion-mnist")
-    v.dataset = ds
     v.num("profile", profile, "text")
     v.num("source", ds.provenance["source"], "text")
     v.num("ds_train", ds.n_train, "count")
@@ -378,19 +377,19 @@ def fashion_cnn(profile=None, seed_offset: int = 0) -> View:
           cell(test_acc(wide)), len(wide), *prov_cells(wide)[:3]]],
         "arithmetic: multiply-adds of one forward pass, relative to the lecture's CNN; "
         "same recipe, data and epochs", wide + base)
-    v.samples = lambda: cplots.class_samples(ds.X_train, ds.y_train, ds.classes, 6, 0)
-    v.curves = lambda: cplots.learning_curves(
+    v.figures["samples"] = lambda: cplots.class_samples(ds.X_train, ds.y_train, ds.classes, 6, 0)
+    v.figures["curves"] = lambda: cplots.learning_curves(
         [("CNN", *_curve(base))], "Fashion-MNIST: accuracy during training (monitor images, "
         "dropout off)", [prov(base)])
-    v.shift_chart = lambda: cplots.shift_curves(
+    v.figures["shift_chart"] = lambda: cplots.shift_curves(
         [(label, list(range(5)), shift_matrix(rs)) for label, rs in nets],
         [("lecture: Fashion-MNIST CNN", lf, 0), ("lecture: MNIST CNN", lm, 1)],
         "CNN: test accuracy against shift", [f"{label}: {prov(rs)}" for label, rs in nets])
-    v.confusion = lambda: cplots.confusion(P, ds.classes, [prov(base)])
+    v.figures["confusion"] = lambda: cplots.confusion(P, ds.classes, [prov(base)])
     return v
 
 
-register("fashion-cnn", "cnn:fashion_cnn")
+register("fashion-cnn", "cnn:fashion_cnn", chapter="fashion-mnist")
 
 
 # ----------------------------------------------------------------------------- curing shifts
@@ -403,7 +402,7 @@ CURE_VARIANTS = (("the lecture's CNN", {}), ("+ second pooling stage", {"arch": 
 def shift_cure(profile=None, seed_offset: int = 0) -> View:
     """The lecture's CNN against three ways of making it less sensitive to shifts."""
     profile = current_profile(profile)
-    v = View("cure", profile)
+    v = View("shift-cure", profile)
     variants = [(label, runs("mnist-cnn", profile, seed_offset, **kw), kw)
                 for label, kw in CURE_VARIANTS]
     v.results = {label: rs for label, rs, _ in variants}
@@ -455,14 +454,14 @@ def shift_cure(profile=None, seed_offset: int = 0) -> View:
     v.num("size_ratio", base[0]["metrics"]["parameters"] / gap[0]["metrics"]["parameters"],
           "positive")
     v.tables["shift"] = lambda: _shift_table([(label, rs) for label, rs, _ in variants])
-    v.chart = lambda: cplots.shift_curves(
+    v.figures["chart"] = lambda: cplots.shift_curves(
         [(label, list(range(5)), shift_matrix(rs)) for label, rs, _ in variants], (),
         "MNIST: four CNNs against shifted test digits",
         [f"{label}: {prov(rs)}" for label, rs, _ in variants])
     return v
 
 
-register("shift-cure", "cnn:shift_cure")
+register("shift-cure", "cnn:shift_cure", chapter="shift-cure")
 
 
 # ----------------------------------------------------------------------------- the shift study
@@ -478,7 +477,7 @@ def shift_study(profile=None, seed_offset: int = 0) -> View:
     from .. import shifts as sh
 
     profile = current_profile(profile)
-    v = View("study", profile)
+    v = View("shift-study", profile)
     panels, rows, nearest = [], {}, {}
     v.results = {}
     for source, label in (("mnist-cnn", "MNIST"), ("fashion-cnn", "Fashion-MNIST")):
@@ -557,8 +556,9 @@ def shift_study(profile=None, seed_offset: int = 0) -> View:
                      "difference from the lecture's three numbers", studies)
 
     v.tables["readings"] = table
-    v.chart = lambda: cplots.shift_study(panels, [prov(rows[label][4]) for label in rows])
+    v.figures["chart"] = lambda: cplots.shift_study(
+        panels, [prov(rows[label][4]) for label in rows])
     return v
 
 
-register("shift-study", "cnn:shift_study")
+register("shift-study", "cnn:shift_study", chapter="reproduction")

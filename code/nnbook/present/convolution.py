@@ -71,7 +71,7 @@ def layer_difference(seed: int, n: int = 8) -> float:
 def convolution(profile=None, seed_offset: int = 0) -> View:
     """The lecture's formula against conv2d, the six kernels, locality, equivariance,
     weight counts and a convolution layer against nn.Conv2d."""
-    v = View("conv", current_profile(profile))
+    v = View("convolution", current_profile(profile))
     seed = seed_offset
 
     # the formula against conv2d
@@ -104,7 +104,7 @@ def convolution(profile=None, seed_offset: int = 0) -> View:
     v.num("photo_w", photo.shape[1], "count")
     panels = [(name, K.kernel(name), K.convolve(photo, name, border="edge"))
               for name in K.KERNELS]
-    v.gallery = lambda: cplots.kernel_gallery(photo, panels)
+    v.figures["gallery"] = lambda: cplots.kernel_gallery(photo, panels)
     sums = {name: float(K.kernel(name).sum()) for name in K.KERNELS}
     v.add(F.Finding("kernel-sums", "the two Sobel kernels, the Laplacian and the outline "
                     "kernel sum to 0; emboss and sharpen sum to 1",
@@ -145,7 +145,8 @@ def convolution(profile=None, seed_offset: int = 0) -> View:
     delta = np.zeros((7, 7))
     delta[3, 3] = 1
     response = K.impulse_response("emboss", 7)
-    v.locality = lambda: cplots.locality_figure("emboss", K.kernel("emboss"), delta, response)
+    v.figures["locality"] = lambda: cplots.locality_figure(
+        "emboss", K.kernel("emboss"), delta, response)
     v.add(F.Finding("impulse-turned", "the response to a single 1 is a 3×3 patch: the kernel "
                     "turned by 180°",
                     bool(np.count_nonzero(response) <= 9 and np.array_equal(
@@ -169,7 +170,8 @@ def convolution(profile=None, seed_offset: int = 0) -> View:
                     BOUND_EQUIVARIANCE))
     panels_t = {"image": small, "moved": moved, "out": out, "out_moved": out_moved,
                 "diff": np.abs(out_moved - K.shift(out, dy, dx))}
-    v.translation = lambda: cplots.translation_figure(panels_t, "sobel-vertical", dy, dx, error)
+    v.figures["translation"] = lambda: cplots.translation_figure(
+        panels_t, "sobel-vertical", dy, dx, error)
 
     # weights: a dense map against a kernel
     h = w = 28
@@ -188,7 +190,7 @@ def convolution(profile=None, seed_offset: int = 0) -> View:
     return v
 
 
-register("convolution", "convolution:convolution")
+register("convolution", "convolution:convolution", chapter="convolution")
 
 
 # ----------------------------------------------------------------------------- architecture
@@ -222,7 +224,7 @@ def architecture(profile=None, seed_offset: int = 0, n_digits: int = 200,
                  shifts=(1, 2, 3, 4), sizes=(1, 2, 4, 7)) -> View:
     """The anatomy of the lecture's CNN and of a typical CNN, and how much pooling
     reduces the change that a shift makes, measured on MNIST test digits."""
-    v = View("arch", current_profile(profile))
+    v = View("cnn-architecture", current_profile(profile))
 
     # the two networks, walked through with anatomy
     model = CNN()
@@ -257,18 +259,18 @@ def architecture(profile=None, seed_offset: int = 0, n_digits: int = 200,
     v.num("typical_flat", anatomy.features_before_dense(typical), "count")
     v.num("typical_params", count_parameters(typical), "count")
     note = "shapes and weights traced from the network itself (nnbook.anatomy)"
-    v.typical_diagram = lambda: cplots.cnn_diagram(anatomy.merged(t_stages),
+    v.figures["typical_diagram"] = lambda: cplots.cnn_diagram(anatomy.merged(t_stages),
                                                    "a typical CNN on a 28×28 image", note)
-    v.lecture_diagram = lambda: cplots.cnn_diagram(
+    v.figures["lecture_diagram"] = lambda: cplots.cnn_diagram(
         anatomy.merged(stages), "the lecture's CNN (nnbook.models.CNN)",
         note + "; its two dropout layers change no shape and are left out")
     v.tables["layers"] = lambda: _layer_table(stages, total)
 
     # pooling: a small example and the photograph
     x = np.random.default_rng(3 + seed_offset).integers(0, 10, size=(4, 4)).astype(float)
-    v.pooling_example = lambda: cplots.pooling_example(x, K.max_pool(x), K.avg_pool(x))
+    v.figures["pooling_example"] = lambda: cplots.pooling_example(x, K.max_pool(x), K.avg_pool(x))
     photo = K.photograph(scale=2)
-    v.pooling_photo = lambda: cplots.pooling_on_image(
+    v.figures["pooling_photo"] = lambda: cplots.pooling_on_image(
         photo, {kind: [(s, K.pool(photo, kind, s)) for s in (2, 4, 8)]
                 for kind in ("max", "avg")})
 
@@ -326,7 +328,7 @@ def architecture(profile=None, seed_offset: int = 0, n_digits: int = 200,
     prov = (f"{len(seeds)} draws of {n_digits} test digits (seeds "
             f"{', '.join(map(str, seeds))}) from {ds.describe()}; no training, the same in "
             "every profile; line: mean over the draws, band: their range")
-    v.invariance = lambda: cplots.pooling_invariance(
+    v.figures["invariance"] = lambda: cplots.pooling_invariance(
         {kind: [(size, change[(kind, size)]) for size in sizes] for kind in ("max", "avg")},
         shifts, [prov])
     def cell(values):
@@ -343,4 +345,4 @@ def architecture(profile=None, seed_offset: int = 0, n_digits: int = 200,
     return v
 
 
-register("cnn-architecture", "convolution:architecture")
+register("cnn-architecture", "convolution:architecture", chapter="cnn-architecture")

@@ -56,7 +56,7 @@ def gradient_descent(profile=None, seed_offset: int = 0, **overrides) -> View:
     samples of sin x by full-batch gradient descent with NumPy backpropagation, on every
     seed (each seed draws its own data and initial weights), and a learning-rate sweep."""
     profile = current_profile(profile)
-    v = View("gd", profile)
+    v = View("gradient-descent", profile)
     results = runs("gradient-descent", profile, seed_offset, **overrides)
     v.results = {"runs": results}
     first, cfg = results[0], results[0]["config"]
@@ -149,13 +149,13 @@ def gradient_descent(profile=None, seed_offset: int = 0, **overrides) -> View:
     v.tables["sweep"] = table
     fit = {"grid": first["grid"], "X": first["X"], "Y": first["Y"], "lr": cfg["lr"],
            "snapshots": first["snapshots"], "label": f"seed {first['seed']}"}
-    v.figure = lambda: nplots.gradient_descent(
+    v.figures["descent"] = lambda: nplots.gradient_descent(
         fit, [(lr, [s["loss"] for s in sweep(lr)], [s["diverged"] for s in sweep(lr)])
               for lr in lrs], first["noise_floor"], [prov(results)])
     return v
 
 
-register("gradient-descent", "networks:gradient_descent")
+register("gradient-descent", "networks:gradient_descent", chapter="neural-networks")
 
 
 # ----------------------------------------------------------------------------- backpropagation
@@ -185,7 +185,7 @@ def backprop_view(profile=None, seed_offset: int = 0) -> View:
     random networks and data (no training: the same in both profiles), and the cost of
     finite differences against backpropagation on this machine."""
     profile = current_profile(profile)
-    v = View("bp", profile)
+    v = View("backprop", profile)
     seed = seed_offset
     eps = float(np.finfo(float).eps)
     net, X, Y = backprop.random_problem(FIGURE_1, "tanh", n=16, loss="nll", seed=seed)
@@ -235,10 +235,10 @@ def backprop_view(profile=None, seed_offset: int = 0) -> View:
 
     note = (f"random networks and samples (seed {seed}), float64; no training, so the "
             "same in both profiles")
-    v.errors = lambda: nplots.backprop_errors(
+    v.figures["errors"] = lambda: nplots.backprop_errors(
         auto, fd, note=f"random {'-'.join(map(str, FIGURE_1))} tanh network, 16 random "
                        f"samples, NLL loss; {note}")
-    v.cost = lambda: nplots.backprop_cost(
+    v.figures["cost"] = lambda: nplots.backprop_cost(
         cost, note=f"random networks (seed {seed}); wall-clock times on the machine that "
                    "built this page (they vary from run to run)")
     v.tables["agreement"] = lambda: Table(
@@ -253,7 +253,7 @@ def backprop_view(profile=None, seed_offset: int = 0) -> View:
     return v
 
 
-register("backprop", "networks:backprop_view")
+register("backprop", "networks:backprop_view", chapter="backprop")
 
 
 # ----------------------------------------------------------------------------- depth
@@ -540,15 +540,15 @@ def depth(profile=None, seed_offset: int = 0, **overrides) -> View:
     title = (f"same data and budget: {cfg['num_epochs']} epochs of SGD, learning rate "
              f"{cfg['lr']}, momentum {cfg['momentum']}, batches of {cfg['batch_size']}, "
              f"width {cfg['width']}")
-    v.chart = lambda: nplots.depth_results(
+    v.figures["chart"] = lambda: nplots.depth_results(
         depths, [(x, [[loss[x, dd][i] if loss[x, dd][i] < DIVERGED_LOSS else math.nan
                        for dd in depths] for i in range(len(results))],
                   [[acc[x, dd][i] for dd in depths] for i in range(len(results))])
                  for x in variants], title, [prov(results)])
-    v.grad_chart = lambda: nplots.gradient_norms(
+    v.figures["grad_chart"] = lambda: nplots.gradient_norms(
         [(x, grads[x]) for x in variants], first["grad_depth"], cfg["grad_batch"],
         [prov(results)])
-    v.signal_chart = lambda: nplots.signal_spread(
+    v.figures["signal_chart"] = lambda: nplots.signal_spread(
         depths, [(x, ratio[x]) for x in variants],
         [f"freshly initialised networks, seeds {', '.join(str(r['seed']) for r in results)} "
          f"(those of the runs), {cfg['grad_batch']} training images of each run; "
@@ -556,4 +556,4 @@ def depth(profile=None, seed_offset: int = 0, **overrides) -> View:
     return v
 
 
-register("depth", "networks:depth")
+register("depth", "networks:depth", chapter="resnet")

@@ -33,4 +33,4 @@ def pipeline(profile=None, seed_offset: int = 0) -> View:
     return v
 
 
-register("pipeline", "pipeline:pipeline")
+register("pipeline", "pipeline:pipeline", chapter="pipeline")

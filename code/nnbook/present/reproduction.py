@@ -12,7 +12,7 @@ def reproduction_view(rows: list[dict]) -> View:
     """Numbers and tables of the reproduction report from its rows."""
     from .. import reproduce
 
-    v = View("report", rows[0]["profile"] if rows else current_profile())
+    v = View("reproduction", rows[0]["profile"] if rows else current_profile())
     v.num("profile", v.profile, "text")
     v.num("n", len(rows), "count")
     for verdict in reproduce.VERDICTS:
@@ -37,20 +37,15 @@ def reproduction_view(rows: list[dict]) -> View:
         ["claim", "profile", "data", "samples", "seeds", "epochs", "regenerate with"],
         [[r["claim"], r["profile"], r["data"], r["samples"], ", ".join(map(str, r["seeds"])),
           r["epochs"] or "–", f"`{r['command']}`"] for r in rows])
-    v.rows = rows
     return v
 
 
 def _stability(profile: str) -> dict:
     """Claim -> {verdict: number of builds} over the builds the tests' bands were measured
-    from (``tests/glue_bands.json``, written by ``python -m nnbook variation``)."""
-    import json
+    from (:mod:`nnbook.bands`, written by ``python -m nnbook variation``)."""
+    from .. import bands
 
-    from ..variation import BANDS_FILE
-
-    if not BANDS_FILE.is_file():
-        return {}
-    return json.loads(BANDS_FILE.read_text()).get(profile, {}).get("claims", {})
+    return bands.profile(profile).get("claims", {})
 
 
 def reproduction(profile=None, seed_offset: int = 0) -> View:
@@ -60,4 +55,4 @@ def reproduction(profile=None, seed_offset: int = 0) -> View:
     return reproduction_view(reproduce.collect(profile, seed_offset=seed_offset))
 
 
-register("reproduction", "reproduction:reproduction")
+register("reproduction", "reproduction:reproduction", chapter="reproduction")

@@ -1,0 +1,105 @@
+"""Where a chapter's numbers come from, in one command: ``python -m nnbook view NAME``.
+
+For one view (see :mod:`nnbook.present`) it prints every glued number (its glue key,
+value, kind, the band the tests hold it to and the line of the package that declared
+it), every finding (statement, verdict, rule, numbers, preconditions, and how often it
+held in the builds the bands were measured from) and the lecture claims the view
+judges. Without a name it prints the table of names: view (= glue prefix), chapter,
+module and function. It builds the view as a chapter does, so what is not in the
+result cache is trained first.
+"""
+
+from __future__ import annotations
+
+import math
+
+from . import bands as stored
+from . import present
+from .errors import ConfigError
+from .experiments import current_profile
+
+
+def names() -> str:
+    """One line per view: its name (the glue prefix), chapter, module and function."""
+    views = present.views()
+    width = max(map(len, views))
+    lines = [f"{'view (glue prefix)':<{width}}  chapter                     code"]
+    for name in sorted(views):
+        module, func = views[name].split(":")
+        lines.append(f"{name:<{width}}  book/{present.CHAPTERS[name] + '.md':<22}  "
+                     f"present/{module}.py:{func}")
+    return "\n".join(lines)
+
+
+def _value(number) -> str:
+    value = number.value
+    if isinstance(value, float):
+        return "–" if not math.isfinite(value) else f"{value:.6g}"
+    text = str(value)
+    return repr(text if len(text) <= 70 else text[:67] + "...") if isinstance(value, str) \
+        else text
+
+
+def _band(entry: dict | None) -> str:
+    if entry is None:
+        return "NO BAND (measure it: python -m nnbook variation run --view ...)"
+    band, kind = entry.get("band"), entry.get("kind")
+    if band is None or kind == "text":
+        return "not held"
+    if isinstance(band, list) and len(band) == 2:
+        lo, hi = band
+        if lo == hi:
+            return f"exactly {lo:g}" if isinstance(lo, float) else f"exactly {lo}"
+        return f"{lo:.6g} to {'any' if hi is None else format(hi, '.6g')}"
+    return str(band)
+
+
+def findings(v: present.View, held: dict) -> list[str]:
+    """Lines for every finding of ``v``: verdict, where declared, how often it held in the
+    measured builds (``held``: glue key -> {held, of}), statement, rule, numbers and each
+    precondition (a model that had to learn) with its own verdict."""
+    out = []
+    for name, f in v.findings.items():
+        gk = v.glue_key(name)
+        record = held.get(gk)
+        tally = (f"held in {record['held']} of {record['of']} measured builds" if record
+                 else "not measured")
+        out += [f"  {gk}: {f.verdict.upper()}  [{v.sites.get('finding:' + name, '?')}; "
+                f"{tally}]", f"    statement: {f.statement}", f"    rule: {f.rule}",
+                f"    numbers: {f.evidence}"]
+        for pname, pre in f.numbers.get("preconditions", {}).items():
+            out.append(f"    precondition {pname}: {'holds' if pre['holds'] else 'FAILS'}")
+    return out
+
+
+def describe(name: str, profile: str | None = None) -> str:
+    """The whole account of view ``name`` in ``profile`` (see the module docstring)."""
+    views = present.views()
+    if name not in views:
+        raise ConfigError(f"unknown view {name!r}: one of {', '.join(sorted(views))} "
+                          "(python -m nnbook view lists them)")
+    profile = current_profile(profile)
+    v = present.view(name, profile)
+    measured = stored.profile(profile)
+    held = measured.get("findings", {})
+    band_of = measured.get("bands", {})
+    builds = measured.get("measured", {}).get("builds", 0)
+    experiments = sorted({r.get("experiment") for rs in v.results.values() for r in rs
+                          if isinstance(r, dict) and r.get("experiment")})
+    module, func = views[name].split(":")
+    out = [f"view {name}: chapter book/{present.CHAPTERS[name]}.md, code "
+           f"present/{module}.py:{func}, experiments {', '.join(experiments) or 'none'}",
+           f"profile {profile}; bands from {builds} measured builds "
+           f"({stored.FILE.name}, package nnbook)", "", f"numbers ({len(v.numbers)}):"]
+    for key, number in v.numbers.items():
+        gk = v.glue_key(key)
+        out.append(f"  {gk} = {_value(number)}  [{number.kind}; band {_band(band_of.get(gk))};"
+                   f" {v.sites.get(key, '?')}]")
+    out += ["", f"findings ({len(v.findings)}):", *findings(v, held)]
+    if v.claims:
+        out += ["", f"lecture claims judged here ({len(v.claims)}):"]
+        for key, (judgement, _) in v.claims.items():
+            verdict = getattr(judgement, "verdict", None)
+            why = getattr(judgement, "why", None) or getattr(judgement, "evidence", "")
+            out.append(f"  {key}: {verdict} ({why})")
+    return "\n".join(out)
