@@ -157,6 +157,13 @@ def test_every_printed_command_runs(where, command, tmp_path):
         assert "mnist-cnn" in out.stdout, out.stdout
     elif args[0] == "data":
         assert out.stdout.startswith("mnist: "), out.stdout
+    elif args[0] == "view" and len(args) > 1:  # one view: its numbers, sites and findings
+        assert out.stdout.startswith(f"view {args[1]}: chapter book/"), out.stdout
+        assert re.search(rf"^  {args[1]}\.\S+ = .*\[\w+; band .*; present/\w+\.py:\d+\]$",
+                         out.stdout, re.M), out.stdout
+        assert "NO BAND" not in out.stdout, out.stdout
+    elif args[0] == "view":
+        assert "mnist-cnn" in out.stdout and "book/cnn-mnist.md" in out.stdout, out.stdout
     elif args[0] == "reproduce":
         assert out.stdout.startswith("| claim | lecture | this build |"), out.stdout
         assert out.stdout.count("\n") > 15, out.stdout
@@ -202,7 +209,8 @@ def check(command: str) -> str:
     assert words[:3] == ["python", "-m", "nnbook"], command
     args = words[3:]
     if any(PLACEHOLDER.match(w) for w in args):  # `python -m nnbook run NAME`: a template
-        assert args[0] in ("list", "run", "data", "bench", "reproduce", "variation"), command
+        assert args[0] in ("list", "run", "data", "view", "bench", "reproduce", "variation"), \
+            command
         return "template"
     if args[:1] == ["reproduce"]:
         options = reproduce.parser().parse_args(args[1:])

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from nnbook import data
+from nnbook import data, shifts
 from nnbook.errors import ConfigError, DataError
 
 
@@ -130,20 +130,20 @@ def test_rings_seeded_and_separable():
 
 def test_shifted_zero_fill_no_wrap():
     X = torch.arange(16.0).reshape(1, 1, 4, 4)
-    r = data.shifted(X, 1, "right", fill=-1.0)
+    r = shifts.shift(X, 1, "right", "zero", background=-1.0)
     assert r[0, 0, 0].tolist() == [-1.0, 0.0, 1.0, 2.0]
-    d = data.shifted(X, 2, "down", fill=0.0)
+    d = shifts.shift(X, 2, "down", "zero", background=0.0)
     assert d[0, 0, :2].abs().sum() == 0 and d[0, 0, 2].tolist() == [0.0, 1.0, 2.0, 3.0]
-    u = data.shifted(X, 1, "up")
+    u = shifts.shift(X, 1, "up")
     assert u[0, 0, 0].tolist() == [4.0, 5.0, 6.0, 7.0]
-    assert torch.equal(data.shifted(X, 0, "left"), X)
+    assert torch.equal(shifts.shift(X, 0, "left"), X)
 
 
 @pytest.mark.parametrize("pixels,direction", [(28, "right"), (-1, "left"), (1.5, "up"),
                                               (1, "diagonal")])
 def test_shifted_rejects_bad_values(pixels, direction):
     with pytest.raises(ConfigError):
-        data.shifted(torch.zeros(1, 1, 28, 28), pixels, direction)
+        shifts.shift(torch.zeros(1, 1, 28, 28), pixels, direction)
 
 
 def test_balanced_subset():

@@ -28,7 +28,7 @@ def test_every_view_is_shown_by_the_chapter_the_table_names():
         for name in re.findall(r'present\.view\("([a-z-]+)"', md.read_text()):
             built[name] = md.stem
     built["reproduction"] = "reproduction"  # built from the report's rows
-    assert "present.reproduction_view(" in (ROOT / "book" / "reproduction.md").read_text()
+    assert "reproduce.reproduction_view(" in (ROOT / "book" / "reproduction.md").read_text()
     assert built == present.CHAPTERS
 
 

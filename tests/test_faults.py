@@ -1260,14 +1260,17 @@ def test_errors_are_typed():
     assert issubclass(DataError, NNBookError) and issubclass(DataError, RuntimeError)
 
 
-def test_configspec_choices_mirror_the_code():
-    assert configspec.OPTIMIZERS == train.OPTIMIZERS and configspec.LOSSES == train.LOSSES
-    assert configspec.ACTIVATIONS == tuple(backprop.ACTIVATIONS)
-    from nnbook.models import ARCHS
-    from nnbook.studies.depth import DEPTH_VARIANTS
+def test_each_choice_list_is_defined_once():
+    """The code uses the settings' own choice lists (the same objects), not copies."""
+    from nnbook import models
+    from nnbook.present import networks
+    from nnbook.studies import depth, mnist
 
-    assert configspec.DEPTH_VARIANTS == tuple(DEPTH_VARIANTS)
-    assert configspec.CNN_ARCHS == tuple(ARCHS)
+    assert train.OPTIMIZERS is configspec.OPTIMIZERS and train.LOSSES is configspec.LOSSES
+    assert mnist.LOSSES is configspec.LOSSES and models.ARCHS is configspec.CNN_ARCHS
+    assert depth.DEPTH_VARIANTS is configspec.DEPTH_VARIANTS
+    assert networks.DEPTH_VARIANTS is configspec.DEPTH_VARIANTS
+    assert configspec.ACTIVATIONS == tuple(backprop.ACTIVATIONS)
 
 
 def test_a_real_ctrl_c_is_one_line(tmp_path):

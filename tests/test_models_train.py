@@ -162,3 +162,16 @@ def test_a_fresh_cnn_can_be_evaluated_then_trained(monkeypatch):
         measure(model)
         hist = fit(model, X, y, TrainConfig(num_epochs=1, batch_size=32, max_steps=2))
         assert hist[-1]["steps"] == 2
+
+
+def test_divergence_is_its_own_error():
+    """A run whose loss overflows raises DivergedError (a ConfigError: one line, exit 2),
+    which the depth study recognises by its type, not by its message."""
+    from nnbook.errors import DivergedError
+
+    torch.manual_seed(0)
+    X, y = torch.randn(64, 4) * 100, torch.randint(0, 2, (64,))
+    with pytest.raises(DivergedError, match="diverged") as caught:
+        fit(MLP([4, 8, 2]), X, y, TrainConfig(num_epochs=3, batch_size=64, lr=1e12,
+                                               optimizer="sgd"))
+    assert isinstance(caught.value, ConfigError)

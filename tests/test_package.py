@@ -107,3 +107,76 @@ def test_readme_documents_every_environment_variable():
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
     missing = [name for name in configspec.ENV if f"`{name}`" not in readme]
     assert not missing, f"README does not document {missing}"
+
+
+def import_graph(root: Path) -> dict[str, set[str]]:
+    """Module -> the package modules it imports, at the top or inside a function (a lazy
+    import that closes a circle is still a circle: the two modules cannot be read apart)."""
+    import ast
+
+    def name_of(path: Path) -> str:
+        parts = list(path.relative_to(root.parent).with_suffix("").parts)
+        return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+    files = {name_of(p): p for p in root.rglob("*.py")}
+    graph = {}
+    for name, path in files.items():
+        base = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        deps = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.level:
+                parts = base.split(".")
+                package = ".".join(parts[:len(parts) - (node.level - 1)])
+                target = f"{package}.{node.module}" if node.module else package
+                deps.add(target)
+                deps.update(f"{target}.{a.name}" for a in node.names)
+            elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("nnbook"):
+                deps.add(node.module)
+                deps.update(f"{node.module}.{a.name}" for a in node.names)
+            elif isinstance(node, ast.Import):
+                deps.update(a.name for a in node.names if a.name.startswith("nnbook"))
+        graph[name] = {d for d in deps if d in files and d != name}
+    return graph
+
+
+def circles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The groups of modules that reach each other (strongly connected, more than one)."""
+    index, low, stack, found = {}, {}, [], []
+
+    def visit(v):
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        for w in sorted(graph[v]):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            group = []
+            while True:
+                w = stack.pop()
+                group.append(w)
+                if w == v:
+                    break
+            if len(group) > 1:
+                found.append(sorted(group))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return found
+
+
+def test_no_import_circles_inside_the_package():
+    root = Path(nnbook.__file__).parent
+    graph = import_graph(root)
+    assert {"nnbook.experiments", "nnbook.registry", "nnbook.studies.cnn",
+            "nnbook.present.reproduction"} <= set(graph)
+    assert "nnbook.registry" in graph["nnbook.studies.cnn"]  # the walk sees real imports
+    assert circles(graph) == []
+
+
+def test_the_circle_finder_finds_circles():
+    assert circles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+    assert circles({"a": {"b"}, "b": set()}) == []

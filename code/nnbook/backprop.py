@@ -42,7 +42,7 @@ ACTIVATIONS = {
     "sigmoid": (_sigmoid, lambda z: _sigmoid(z) * (1.0 - _sigmoid(z))),
     "identity": (lambda z: z, np.ones_like),
 }
-LOSSES = ("nll", "mse")
+BACKPROP_LOSSES = ("nll", "mse")  # the losses backward() differentiates
 
 
 def _activation(name: str):
@@ -179,7 +179,7 @@ def loss_and_grad(fL, Y, loss: str = "nll", reduction: str = "sum") -> tuple[flo
         value = 0.5 * (diff ** 2).sum()
         grad = diff
     else:
-        raise ConfigError(f"unknown loss {loss!r}: choose one of {', '.join(LOSSES)}")
+        raise ConfigError(f"unknown loss {loss!r}: choose one of {', '.join(BACKPROP_LOSSES)}")
     if reduction == "mean":
         return value / n, grad / n
     if reduction != "sum":
@@ -319,7 +319,7 @@ def random_problem(widths, activation: str = "relu", n: int = 16, loss: str = "n
     elif loss == "mse":
         Y = rng.standard_normal((n, widths[-1]))
     else:
-        raise ConfigError(f"unknown loss {loss!r}: choose one of {', '.join(LOSSES)}")
+        raise ConfigError(f"unknown loss {loss!r}: choose one of {', '.join(BACKPROP_LOSSES)}")
     return net, X, Y
 
 

@@ -45,6 +45,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from . import data as datamod
+from . import shifts
 from .models import CNN, MLP
 from .train import (
     TrainConfig,
@@ -245,8 +246,8 @@ class _Recipe:
         t0 = time.perf_counter()
         evaluate(model, self.X_eval, self.y_eval)
         single = n / (time.perf_counter() - t0)
-        shifts = [(p, d) for p in range(1, 15) for d in datamod.DIRECTIONS][:shifted_sets]
-        sets = [datamod.shifted(self.X_eval, p, d, self.ds.background) for p, d in shifts]
+        moves = [(p, d) for p in range(1, 15) for d in shifts.AXES][:shifted_sets]
+        sets = [shifts.shift(self.X_eval, p, d, "zero", self.ds.background) for p, d in moves]
         t0 = time.perf_counter()
         evaluate_many(model, sets, self.y_eval)
         many = len(sets) * n / (time.perf_counter() - t0)

@@ -24,6 +24,7 @@ import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from .backprop import ACTIVATIONS as ACTIVATION_FUNCTIONS
 from .cores import available_cores
 from .errors import ConfigError, warn
 
@@ -113,12 +114,11 @@ def _seed(comment: str) -> Spec:
     return integer(0, MAX_SEED, comment)
 
 
-#: Choices that mirror constants defined where they are used (a unit test keeps them equal:
-#: train.OPTIMIZERS, train.LOSSES, backprop.ACTIVATIONS, studies.depth.DEPTH_VARIANTS,
-#: models.ARCHS).
+#: The choices of the settings, defined here once: train, models, the studies and the
+#: views import them (the activations are the from-scratch ones of nnbook.backprop).
 OPTIMIZERS = ("adadelta", "sgd", "adam")
 LOSSES = ("nll", "normalised")
-ACTIVATIONS = ("relu", "tanh", "sigmoid", "identity")
+ACTIVATIONS = tuple(ACTIVATION_FUNCTIONS)
 DEPTH_VARIANTS = ("plain", "plain-he", "residual")
 CNN_ARCHS = ("lecture", "extra-pool", "gap", "wide")
 

@@ -163,36 +163,6 @@ def balanced_indices(y: torch.Tensor, n: int, seed: int = 0) -> torch.Tensor:
     return idx[torch.randperm(len(idx), generator=g)]
 
 
-def shifted(X: torch.Tensor, pixels: int, direction: str = "right",
-            fill: float = 0.0) -> torch.Tensor:
-    """Images shifted by ``pixels`` in ``direction`` (right, left, up or down).
-
-    Pixels do not wrap around: what moves out is lost and the uncovered border
-    is filled with ``fill`` (use the data set's ``background``, the normalised
-    value of a black pixel). Works on ``N x C x H x W`` or ``N x H x W`` tensors.
-    """
-    if direction not in DIRECTIONS:
-        raise ConfigError(f"unknown shift direction {direction!r}: choose one of "
-                          f"{', '.join(DIRECTIONS)}")
-    size = X.shape[-1] if direction in ("left", "right") else X.shape[-2]
-    if not isinstance(pixels, int) or pixels < 0 or pixels >= size:
-        raise ConfigError(f"shift must be an integer from 0 to {size - 1} pixels, got {pixels!r}")
-    if pixels == 0:
-        return X.clone()
-    out = torch.full_like(X, fill)
-    p = pixels
-    if direction == "right":
-        out[..., :, p:] = X[..., :, :-p]
-    elif direction == "left":
-        out[..., :, :-p] = X[..., :, p:]
-    elif direction == "down":
-        out[..., p:, :] = X[..., :-p, :]
-    else:  # up
-        out[..., :-p, :] = X[..., p:, :]
-    return out
-
-
-DIRECTIONS = ("right", "left", "down", "up")
 
 
 # ----------------------------------------------------------------------------- IDX files

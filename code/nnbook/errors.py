@@ -25,6 +25,11 @@ class ConfigError(NNBookError, ValueError):
     """A bad experiment name, profile, configuration value, argument or variable."""
 
 
+class DivergedError(ConfigError):
+    """Training diverged (the loss became infinite or NaN): a setting, usually the learning
+    rate, is too large. The depth study records such a run instead of stopping."""
+
+
 class DataError(NNBookError, RuntimeError):
     """A data set that is missing, truncated, corrupt, not what it claims, or unfetchable."""
 

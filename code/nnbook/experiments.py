@@ -1,98 +1,41 @@
-"""The registry of the book's experiments, and the one entry point that runs them.
+"""The one entry point that runs the book's experiments, and their result cache.
 
-Each experiment is a function of a resolved config (and its data set) that
-returns a result dict of the shape :mod:`nnbook.schema` documents; it declares
-its ``quick`` and ``full`` configs side by side, and the seeds the book runs in
-each profile. The experiments themselves live in :mod:`nnbook.studies` (one
-module per part of the book). ``NNBOOK_PROFILE`` (``quick`` by default, or
-``full`` = lecture scale) picks a profile. :func:`run` loads a cached result
-when the key matches (experiment, profile, resolved config, data fingerprint,
-package source, torch version, precision), else seeds, trains and stores it;
-:func:`run_seeds` does so for every seed of the profile. The chapters, the
-command line (``python -m nnbook run NAME``), the tests and the benchmarks all
-call :func:`run`, so they all run the same code.
+The experiments are registered in :mod:`nnbook.registry` (by :mod:`nnbook.studies`,
+one module per part of the book), each with its ``quick`` and ``full`` configs and
+the seeds the book runs. ``NNBOOK_PROFILE`` (``quick`` by default, or ``full`` =
+lecture scale) picks a profile. :func:`run` loads a cached result when the key
+matches (experiment, profile, resolved config, data fingerprint, package source,
+torch version, precision), else seeds, trains and stores it; :func:`run_seeds` does
+so for every seed of the profile. The chapters, the command line (``python -m nnbook
+run NAME``), the tests and the benchmarks all call :func:`run`, so they all run the
+same code. An experiment that runs others (the shift study reads trained CNNs) is
+handed :func:`run` as its third argument instead of importing it.
 """
 
 from __future__ import annotations
 
-import contextvars
-import os
 import platform
 import shlex
 import sys
 import time
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import torch
 
-from . import configspec, schema
+from . import configspec, schema, studies  # noqa: F401  (studies registers every experiment)
 from . import data as datamod
 from .cache import Cache, NoFingerprint, make_key, package_fingerprint
 from .errors import ConfigError
+from .registry import (  # noqa: F401  (re-exported: experiments.REGISTRY, .get, ...)
+    _ACTIVE_PROFILE,
+    PROFILES,
+    REGISTRY,
+    Experiment,
+    current_profile,
+    get,
+    register,
+)
 from .train import TrainConfig, pick_device, precision_key, set_seed
-
-PROFILES = ("quick", "full")
-
-
-#: The profile of the experiment being run, for experiments that run others
-#: (the shift study reads the trained CNNs of its own profile).
-_ACTIVE_PROFILE: contextvars.ContextVar[str | None] = contextvars.ContextVar(
-    "nnbook_profile", default=None)
-
-
-def current_profile(profile: str | None = None) -> str:
-    """The profile asked for, else that of the experiment being run, else
-    ``$NNBOOK_PROFILE``, else ``quick``."""
-    name = profile or _ACTIVE_PROFILE.get() or os.environ.get("NNBOOK_PROFILE") or "quick"
-    if name not in PROFILES:
-        raise ConfigError(f"unknown profile {name!r}: choose quick or full (NNBOOK_PROFILE)")
-    return name
-
-
-@dataclass(frozen=True)
-class Experiment:
-    name: str
-    func: object
-    quick: dict
-    full: dict
-    description: str
-    chapter: str
-    build_model: object = None  # config -> nn.Module, to reload cached weights
-    data: str | None = None     # "mnist" / "fashion-mnist" / None (synthetic)
-    seeds: tuple = ((0, 1, 2), (0, 1, 2))  # the seeds the book runs: (quick, full)
-
-    def config(self, profile: str) -> dict:
-        return dict(self.quick if profile == "quick" else self.full)
-
-    def seed_list(self, profile: str) -> list[int]:
-        """The seeds the book (chapters and reproduction report) runs in ``profile``."""
-        return list(self.seeds[0] if profile == "quick" else self.seeds[1])
-
-
-REGISTRY: dict[str, Experiment] = {}
-
-
-def register(name, *, quick, full, description, chapter, data=None, build_model=None,
-             seeds=((0, 1, 2), (0, 1, 2))):
-    """Decorator: add an experiment to the registry (both profiles side by side;
-    ``seeds`` = (quick seeds, full seeds) that the book runs)."""
-    if set(quick) != set(full):
-        raise ValueError(f"{name}: quick and full configs must have the same keys")
-
-    def wrap(func):
-        REGISTRY[name] = Experiment(name, func, dict(quick), dict(full), description, chapter,
-                                    build_model, data, (tuple(seeds[0]), tuple(seeds[1])))
-        return func
-
-    return wrap
-
-
-def get(name: str) -> Experiment:
-    if name not in REGISTRY:
-        raise ConfigError(f"unknown experiment {name!r}: run `python -m nnbook list` "
-                          f"(known: {', '.join(sorted(REGISTRY))})")
-    return REGISTRY[name]
 
 
 class Result(dict):
@@ -170,7 +113,8 @@ def run(name: str, profile: str | None = None, seed: int | None = None, use_cach
         t0 = time.perf_counter()
         token = _ACTIVE_PROFILE.set(profile)
         try:
-            out = exp.func(config, dataset)
+            out = (exp.func(config, dataset, run) if exp.uses_runner
+                   else exp.func(config, dataset))
         finally:
             _ACTIVE_PROFILE.reset(token)
         seconds = time.perf_counter() - t0
@@ -245,5 +189,3 @@ def describe(name: str) -> dict:
             "data": exp.data or "synthetic", "quick": exp.quick, "full": exp.full,
             "seeds": {"quick": exp.seed_list("quick"), "full": exp.seed_list("full")}}
 
-
-from . import studies  # noqa: E402,F401  (registers every experiment)

@@ -14,6 +14,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from .configspec import CNN_ARCHS
 from .errors import ConfigError
 
 ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid}
@@ -263,8 +264,9 @@ class WideCNN(nn.Module):
         return self.fc2(x)
 
 
-#: The CNN architectures an experiment can ask for (config key ``arch``).
-ARCHS = ("lecture", "extra-pool", "gap", "wide")
+#: The CNN architectures an experiment can ask for (config key ``arch``; defined with
+#: the other settings' choices in :mod:`nnbook.configspec`).
+ARCHS = CNN_ARCHS
 
 
 def build_cnn(arch: str = "lecture", augment_shift: int = 0,

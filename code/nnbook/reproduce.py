@@ -1,15 +1,10 @@
-"""The lecture's claims against this build: one table, with provenance and verdicts.
+"""``python -m nnbook reproduce``: the lecture's claims against this build, as one table.
 
-Every row comes from the view that the chapter explaining the claim shows
-(:mod:`nnbook.present`), so the value, the rule and the verdict are the ones the
-chapter states: a value claim is judged by :func:`nnbook.findings.lecture_value`,
-a qualitative claim is a :class:`nnbook.findings.Finding` (``reproduced`` when it
-holds, ``differs`` when not). Verdicts: *reproduced*, *differs*, *not comparable*
-(quick profile, or the offline MNIST subset: the number is shown, not judged).
-
-``python -m nnbook reproduce [--profile full]`` builds every view, training
-whatever is not in the cache (every seed), and prints the table; ``make book``
-runs it first, so the chapter "Reproducing the lecture" only reads the cache.
+The rows, their rules and verdicts come from :mod:`nnbook.present.reproduction`
+(re-exported here: ``reproduce.collect()`` gives the rows, from the result cache).
+``python -m nnbook reproduce [--profile full]`` builds every view a claim needs,
+training whatever is not in the cache (every seed), and prints the table; ``make
+book`` runs it first, so the chapter "Reproducing the lecture" only reads the cache.
 Explained in that chapter.
 """
 
@@ -17,99 +12,23 @@ from __future__ import annotations
 
 import sys
 
-from . import lecture
+from . import present
 from .errors import out
 from .experiments import current_profile
-from .findings import Finding
-from .report import fmt_pct, markdown_table, markdown_text, sample_counts
-
-#: Which view judges each claim of :data:`nnbook.lecture.CLAIMS`.
-CLAIM_VIEWS = {
-    "mnist-mlp-10": "mnist-mlp", "mnist-mlp-32": "mnist-mlp", "mnist-mlp-shift-1": "mnist-mlp",
-    "mnist-mlp-shift-2": "mnist-mlp",
-    "mnist-cnn": "mnist-cnn", "mnist-cnn-shift-1": "mnist-cnn", "mnist-cnn-shift-2": "mnist-cnn",
-    "mnist-cnn-shift-3": "mnist-cnn", "pooling-invariance": "mnist-cnn",
-    "cnn-shift-robust": "mnist-cnn",
-    "fashion-cnn": "fashion-cnn", "fashion-cnn-shift-1": "fashion-cnn",
-    "fashion-cnn-shift-2": "fashion-cnn", "fashion-cnn-shift-3": "fashion-cnn",
-    "larger-network": "fashion-cnn",
-    "deeper-plain-worse": "depth", "normalised-loss": "loss-compare",
-    "less-data-overfits": "mnist-overfit",
-}
-VERDICTS = ("reproduced", "differs", "not comparable")
-HEADER = ["claim", "lecture", "this build", "verdict", "why", "profile", "data", "samples",
-          "seeds", "epochs"]
-
-
-def views(profile: str | None = None, progress: bool = False, seed_offset: int = 0) -> dict:
-    """Every view a claim needs, built in ``profile`` (training what is not cached)."""
-    from . import present
-
-    out = {}
-    for name in dict.fromkeys(CLAIM_VIEWS.values()):
-        if progress:
-            print(f"nnbook reproduce: {name} ...", file=sys.stderr, flush=True)
-        out[name] = present.view(name, profile, seed_offset=seed_offset)
-    return out
-
-
-def collect(profile: str | None = None, built: dict | None = None,
-            progress: bool = False, seed_offset: int = 0) -> list[dict]:
-    """One row per lecture claim (see the module docstring)."""
-    profile = current_profile(profile)
-    built = built or views(profile, progress, seed_offset)
-    rows = []
-    for key, view_name in CLAIM_VIEWS.items():
-        judgement, results = built[view_name].claims[key]
-        first = results[0]
-        d = first["data"]
-        row = {"key": key, "claim": lecture.CLAIMS[key]["what"],
-               "lecture": lecture.CLAIMS[key]["value"], "profile": profile,
-               "experiment": first["experiment"], "view": view_name,
-               "data": markdown_text(f"{d.get('label', '?')} ({d.get('source', '?')})"),
-               "samples": "{:,} train / {:,} test".format(*sample_counts(first)),
-               "seeds": sorted({r["seed"] for r in results}),
-               "epochs": first["config"].get("num_epochs"),
-               "seconds": sum(r.get("seconds", 0) for r in results),
-               "command": first["command"]}
-        if isinstance(judgement, Finding):
-            row.update(text=judgement.evidence, value=None, range=None, low=None, high=None,
-                       verdict="reproduced" if judgement.holds else "differs",
-                       why=f"rule: {judgement.rule}", statement=judgement.statement)
-        else:
-            row.update(text=judgement.shown.text(2).replace(f" (n = {judgement.shown.n})", ""),
-                       value=judgement.shown.mean, verdict=judgement.verdict,
-                       range=f"{100 * judgement.sample.min:.1f}–{100 * judgement.sample.max:.1f} %",
-                       why=judgement.why, repeat=judgement.repeat_pass,
-                       low=judgement.sample.min, high=judgement.sample.max)
-        rows.append(row)
-    return rows
-
-
-def table_rows(rows: list[dict]) -> list[list]:
-    return [[r["claim"], fmt_pct(r["lecture"], 2) if r["lecture"] else "qualitative",
-             r["text"], r["verdict"], r["why"], r["profile"], r["data"], r["samples"],
-             ", ".join(map(str, r["seeds"])), r["epochs"] or "–"] for r in rows]
-
-
-VALUE_HEADER = ["claim", "lecture", "this build (mean ± sd over seeds)",
-                "range (seeds; shifts: × 4 directions)", "verdict", "why",
-                "a repetition passes", "verdicts in the measured builds"]
-QUALITATIVE_HEADER = ["claim", "verdict", "what was checked", "numbers",
-                      "verdicts in the measured builds"]
-
-
-def value_rows(rows: list[dict]) -> list[list]:
-    """The rows of the value claims: lecture, this build, the range judged, verdict."""
-    return [[r["claim"], fmt_pct(r["lecture"], 2), r["text"], r["range"], r["verdict"],
-             r["why"], "–" if r.get("repeat") is None else f"{100 * r['repeat']:.0f} %",
-             r.get("stability", "–")] for r in rows if r["lecture"] is not None]
-
-
-def qualitative_rows(rows: list[dict]) -> list[list]:
-    """The rows of the qualitative claims: the finding checked and its numbers."""
-    return [[r["claim"], r["verdict"], r["statement"], r["text"], r.get("stability", "–")]
-            for r in rows if r["lecture"] is None]
+from .present.reproduction import (  # noqa: F401  (the report's public names)
+    CLAIM_VIEWS,
+    HEADER,
+    QUALITATIVE_HEADER,
+    VALUE_HEADER,
+    VERDICTS,
+    collect,
+    qualitative_rows,
+    reproduction_view,
+    table_rows,
+    value_rows,
+    views,
+)
+from .report import markdown_table
 
 
 def parser():
@@ -128,8 +47,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     profile = current_profile(args.profile)  # a bad profile fails before anything trains
     rows = collect(profile, progress=True)
-    from . import present
-
     for name in ("shift-study", "shift-cure"):  # the other chapters' runs, so that the book
         print(f"nnbook reproduce: {name} ...", file=sys.stderr, flush=True)  # build trains
         present.view(name, profile)  # nothing itself

@@ -21,18 +21,17 @@ import platform
 import random
 import sys
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 
 import numpy as np
 import torch
 from torch.nn import functional as F
 
 from . import configspec, cores, speedups
-from .errors import ConfigError
+from .configspec import LOSSES, OPTIMIZERS
+from .errors import ConfigError, DivergedError
 
-OPTIMIZERS = ("adadelta", "sgd", "adam")
 PRECISIONS = ("auto", "fp32", "bf16")
-LOSSES = ("nll", "normalised")
 
 
 def set_seed(seed: int) -> None:
@@ -180,9 +179,6 @@ class TrainConfig:
         """The training fields of an experiment config (other keys are ignored)."""
         names = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in config.items() if k in names})
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 def loss_fn(logits: torch.Tensor, y: torch.Tensor, kind: str = "nll") -> torch.Tensor:
@@ -411,7 +407,7 @@ def _fit(model, X, y, config, X_test, y_test, callback, device, desc) -> list[di
             record = {"epoch": epoch, "steps": step, "loss": (loss_sum / seen).item(),
                       "train_acc": (correct.float() / seen).item(), "precision": precision}
             if not math.isfinite(record["loss"]):
-                raise ConfigError(f"training diverged (loss {record['loss']}) in epoch {epoch}: "
+                raise DivergedError(f"training diverged (loss {record['loss']}) in epoch {epoch}: "
                                   f"lower lr (now {config.lr})")
             record["seconds"] = time.perf_counter() - t0
             if config.eval_train:

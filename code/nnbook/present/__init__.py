@@ -316,9 +316,3 @@ def check(v: View, *names: str) -> Checked:
     return Checked(f"Checked in this build: {len(names)} statement{'s' if len(names) != 1 else ''}"
                    f" of this section ({verdict})", items)
 
-
-def reproduction_view(rows: list[dict]) -> View:
-    """The view of the chapter "Reproducing the lecture" (see :mod:`.reproduction`)."""
-    from .reproduction import reproduction_view as build
-
-    return build(rows)

@@ -20,12 +20,12 @@ import torch
 
 from .. import backprop, lecture
 from .. import findings as F
+from ..configspec import DEPTH_VARIANTS
 from ..data import load
 from ..experiments import current_profile, get
-from ..models import DeepMLP
 from ..plots import networks as nplots
 from ..studies.common import train_subset
-from ..train import set_seed
+from ..studies.depth import fresh_network
 from . import Table, View, register
 from .common import mean, prov, runs
 
@@ -258,20 +258,7 @@ register("backprop", "networks:backprop_view", chapter="backprop")
 
 # ----------------------------------------------------------------------------- depth
 
-VARIANTS = ("plain", "plain-he", "residual")
-LABELS = {variant: nplots.VARIANT_STYLE[variant][2] for variant in VARIANTS}
-
-
-def fresh_network(variant: str, depth: int, width: int, seed: int) -> DeepMLP:
-    """The network the experiment ``depth`` starts from (same seed, same initialisation):
-    ``plain`` and ``residual`` with PyTorch's default, ``plain-he`` He-initialised."""
-    set_seed(seed)
-    model = DeepMLP(784, width, depth, 10, residual=variant == "residual")
-    if variant == "plain-he":
-        for lin in [model.inp[0]] + [blk.linear for blk in model.blocks]:
-            torch.nn.init.kaiming_normal_(lin.weight, nonlinearity="relu")
-            torch.nn.init.zeros_(lin.bias)
-    return model
+LABELS = {variant: nplots.VARIANT_STYLE[variant][2] for variant in DEPTH_VARIANTS}
 
 
 def output_spread(model, X: torch.Tensor) -> float:
@@ -346,7 +333,7 @@ def depth(profile=None, seed_offset: int = 0, **overrides) -> View:
     first, cfg = results[0], results[0]["config"]
     depths = list(cfg["depths"])
     d_min, d_max = min(depths), max(depths)
-    variants = [x for x in VARIANTS if x in cfg["variants"]]
+    variants = [x for x in DEPTH_VARIANTS if x in cfg["variants"]]
     full = get("depth").full
 
     v.num("profile", profile, "text")

@@ -1,21 +1,120 @@
-"""The view of the chapter "Reproducing the lecture": verdict counts, the claims table and
-where each number comes from. The rows themselves come from :func:`nnbook.reproduce.collect`,
-which reads the views of the chapters that explain the claims."""
+"""The lecture's claims against this build: the rows of the reproduction report, and the
+view of the chapter "Reproducing the lecture" (verdict counts, the claims tables and
+where each number comes from).
+
+Every row comes from the view that the chapter explaining the claim shows, so the
+value, the rule and the verdict are the ones the chapter states: a value claim is
+judged by :func:`nnbook.findings.lecture_value`, a qualitative claim is a
+:class:`nnbook.findings.Finding` (``reproduced`` when it holds, ``differs`` when not).
+Verdicts: *reproduced*, *differs*, *not comparable* (quick profile, or the offline
+MNIST subset: the number is shown, not judged). ``python -m nnbook reproduce``
+(:mod:`nnbook.reproduce`) prints the table.
+"""
 
 from __future__ import annotations
 
+import sys
+
+from .. import lecture
 from ..experiments import current_profile
-from . import Table, View, register
+from ..findings import Finding
+from ..report import fmt_pct, markdown_text, sample_counts
+from . import Table, View, register, view
+
+#: Which view judges each claim of :data:`nnbook.lecture.CLAIMS`.
+CLAIM_VIEWS = {
+    "mnist-mlp-10": "mnist-mlp", "mnist-mlp-32": "mnist-mlp", "mnist-mlp-shift-1": "mnist-mlp",
+    "mnist-mlp-shift-2": "mnist-mlp",
+    "mnist-cnn": "mnist-cnn", "mnist-cnn-shift-1": "mnist-cnn", "mnist-cnn-shift-2": "mnist-cnn",
+    "mnist-cnn-shift-3": "mnist-cnn", "pooling-invariance": "mnist-cnn",
+    "cnn-shift-robust": "mnist-cnn",
+    "fashion-cnn": "fashion-cnn", "fashion-cnn-shift-1": "fashion-cnn",
+    "fashion-cnn-shift-2": "fashion-cnn", "fashion-cnn-shift-3": "fashion-cnn",
+    "larger-network": "fashion-cnn",
+    "deeper-plain-worse": "depth", "normalised-loss": "loss-compare",
+    "less-data-overfits": "mnist-overfit",
+}
+VERDICTS = ("reproduced", "differs", "not comparable")
+HEADER = ["claim", "lecture", "this build", "verdict", "why", "profile", "data", "samples",
+          "seeds", "epochs"]
+
+
+def views(profile: str | None = None, progress: bool = False, seed_offset: int = 0) -> dict:
+    """Every view a claim needs, built in ``profile`` (training what is not cached)."""
+    out = {}
+    for name in dict.fromkeys(CLAIM_VIEWS.values()):
+        if progress:
+            print(f"nnbook reproduce: {name} ...", file=sys.stderr, flush=True)
+        out[name] = view(name, profile, seed_offset=seed_offset)
+    return out
+
+
+def collect(profile: str | None = None, built: dict | None = None,
+            progress: bool = False, seed_offset: int = 0) -> list[dict]:
+    """One row per lecture claim (see the module docstring)."""
+    profile = current_profile(profile)
+    built = built or views(profile, progress, seed_offset)
+    rows = []
+    for key, view_name in CLAIM_VIEWS.items():
+        judgement, results = built[view_name].claims[key]
+        first = results[0]
+        d = first["data"]
+        row = {"key": key, "claim": lecture.CLAIMS[key]["what"],
+               "lecture": lecture.CLAIMS[key]["value"], "profile": profile,
+               "experiment": first["experiment"], "view": view_name,
+               "data": markdown_text(f"{d.get('label', '?')} ({d.get('source', '?')})"),
+               "samples": "{:,} train / {:,} test".format(*sample_counts(first)),
+               "seeds": sorted({r["seed"] for r in results}),
+               "epochs": first["config"].get("num_epochs"),
+               "seconds": sum(r.get("seconds", 0) for r in results),
+               "command": first["command"]}
+        if isinstance(judgement, Finding):
+            row.update(text=judgement.evidence, value=None, range=None, low=None, high=None,
+                       verdict="reproduced" if judgement.holds else "differs",
+                       why=f"rule: {judgement.rule}", statement=judgement.statement)
+        else:
+            row.update(text=judgement.shown.text(2).replace(f" (n = {judgement.shown.n})", ""),
+                       value=judgement.shown.mean, verdict=judgement.verdict,
+                       range=f"{100 * judgement.sample.min:.1f}–{100 * judgement.sample.max:.1f} %",
+                       why=judgement.why, repeat=judgement.repeat_pass,
+                       low=judgement.sample.min, high=judgement.sample.max)
+        rows.append(row)
+    return rows
+
+
+def table_rows(rows: list[dict]) -> list[list]:
+    return [[r["claim"], fmt_pct(r["lecture"], 2) if r["lecture"] else "qualitative",
+             r["text"], r["verdict"], r["why"], r["profile"], r["data"], r["samples"],
+             ", ".join(map(str, r["seeds"])), r["epochs"] or "–"] for r in rows]
+
+
+VALUE_HEADER = ["claim", "lecture", "this build (mean ± sd over seeds)",
+                "range (seeds; shifts: × 4 directions)", "verdict", "why",
+                "a repetition passes", "verdicts in the measured builds"]
+QUALITATIVE_HEADER = ["claim", "verdict", "what was checked", "numbers",
+                      "verdicts in the measured builds"]
+
+
+def value_rows(rows: list[dict]) -> list[list]:
+    """The rows of the value claims: lecture, this build, the range judged, verdict."""
+    return [[r["claim"], fmt_pct(r["lecture"], 2), r["text"], r["range"], r["verdict"],
+             r["why"], "–" if r.get("repeat") is None else f"{100 * r['repeat']:.0f} %",
+             r.get("stability", "–")] for r in rows if r["lecture"] is not None]
+
+
+def qualitative_rows(rows: list[dict]) -> list[list]:
+    """The rows of the qualitative claims: the finding checked and its numbers."""
+    return [[r["claim"], r["verdict"], r["statement"], r["text"], r.get("stability", "–")]
+            for r in rows if r["lecture"] is None]
+
 
 
 def reproduction_view(rows: list[dict]) -> View:
     """Numbers and tables of the reproduction report from its rows."""
-    from .. import reproduce
-
     v = View("reproduction", rows[0]["profile"] if rows else current_profile())
     v.num("profile", v.profile, "text")
     v.num("n", len(rows), "count")
-    for verdict in reproduce.VERDICTS:
+    for verdict in VERDICTS:
         v.num(verdict.replace(" ", "_"), sum(r["verdict"] == verdict for r in rows), "count")
     stability = _stability(v.profile)
     for r in rows:
@@ -26,12 +125,12 @@ def reproduction_view(rows: list[dict]) -> View:
     v.num("unstable", "; ".join(unstable) if unstable else "none", "text")
     v.num("n_unstable", len(unstable), "text")
     v.tables["values"] = lambda: Table(
-        reproduce.VALUE_HEADER, reproduce.value_rows(rows),
+        VALUE_HEADER, value_rows(rows),
         "this build: mean ± standard deviation over the seeds (shifts: of the mean over the "
         "four directions); the verdict compares the lecture's value with the range, widened "
         "by 1 point")
     v.tables["qualitative"] = lambda: Table(
-        reproduce.QUALITATIVE_HEADER, reproduce.qualitative_rows(rows),
+        QUALITATIVE_HEADER, qualitative_rows(rows),
         "each claim is a finding judged on at least three seeds by the rule above")
     v.tables["provenance"] = lambda: Table(
         ["claim", "profile", "data", "samples", "seeds", "epochs", "regenerate with"],
@@ -50,9 +149,7 @@ def _stability(profile: str) -> dict:
 
 def reproduction(profile=None, seed_offset: int = 0) -> View:
     """The report's view, building every view a claim needs."""
-    from .. import reproduce
-
-    return reproduction_view(reproduce.collect(profile, seed_offset=seed_offset))
+    return reproduction_view(collect(profile, seed_offset=seed_offset))
 
 
 register("reproduction", "reproduction:reproduction", chapter="reproduction")

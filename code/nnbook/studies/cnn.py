@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from .. import shifts
 from ..errors import ConfigError
-from ..experiments import register, run
 from ..models import build_cnn
+from ..registry import register
 from .common import accuracies, classify, test_part
 
 # The lecture's recipe (pytorch/examples): Adadelta lr 1.0, StepLR gamma 0.7 per epoch,
@@ -51,8 +51,8 @@ register("fashion-cnn", chapter="Fashion-MNIST", data="fashion-mnist", build_mod
                       "evaluation only, the CNN comes from the cache",
           quick=dict(source="mnist-cnn", shifts=[1, 2, 3], seed=0),
           full=dict(source="mnist-cnn", shifts=[1, 2, 3], seed=0),
-          seeds=((0,), (0, 1, 2)))
-def _shift_study(config, _data):
+          seeds=((0,), (0, 1, 2)), uses_runner=True)
+def _shift_study(config, _data, run):
     source = config["source"]
     if source not in ("mnist-cnn", "fashion-cnn"):
         raise ConfigError(f"shift-study: source must be mnist-cnn or fashion-cnn, got {source!r}")

@@ -4,25 +4,37 @@ from __future__ import annotations
 
 import torch
 
-from ..errors import ConfigError
-from ..experiments import register
+from ..configspec import DEPTH_VARIANTS
+from ..errors import ConfigError, DivergedError
 from ..models import DeepMLP
+from ..registry import register
 from ..train import TrainConfig, evaluate, fit, set_seed
 from .common import test_part, train_subset
-
-DEPTH_VARIANTS = ["plain", "plain-he", "residual"]
 
 
 @register("depth", chapter="ResNet", data="mnist",
           description="plain (PyTorch's default init, and He init) vs residual MLPs of width 64 "
                       "and increasing depth, same data, seed and budget (SGD): final training "
                       "loss/accuracy and per-layer gradient norms at init; diverged runs recorded",
-          quick=dict(depths=[2, 5, 10, 20, 30], variants=DEPTH_VARIANTS, width=64, n_train=4000,
-                     n_test=None, num_epochs=5, batch_size=64, lr=0.01, optimizer="sgd",
-                     momentum=0.9, loss="nll", grad_batch=256, seed=0),
-          full=dict(depths=[2, 5, 10, 20, 30], variants=DEPTH_VARIANTS, width=64, n_train=None,
-                    n_test=None, num_epochs=10, batch_size=64, lr=0.01, optimizer="sgd",
-                    momentum=0.9, loss="nll", grad_batch=256, seed=0))
+          quick=dict(depths=[2, 5, 10, 20, 30], variants=list(DEPTH_VARIANTS), width=64,
+                     n_train=4000, n_test=None, num_epochs=5, batch_size=64, lr=0.01,
+                     optimizer="sgd", momentum=0.9, loss="nll", grad_batch=256, seed=0),
+          full=dict(depths=[2, 5, 10, 20, 30], variants=list(DEPTH_VARIANTS), width=64,
+                    n_train=None, n_test=None, num_epochs=10, batch_size=64, lr=0.01,
+                    optimizer="sgd", momentum=0.9, loss="nll", grad_batch=256, seed=0))
+def fresh_network(variant: str, depth: int, width: int, seed: int) -> DeepMLP:
+    """The network the experiment starts from for ``variant`` at ``depth``: ``plain`` and
+    ``residual`` with PyTorch's default initialisation, ``plain-he`` He-initialised
+    (normal, std sqrt(2 / fan-in), zero biases), all from ``seed``."""
+    set_seed(seed)
+    model = DeepMLP(784, width, depth, 10, residual=variant == "residual")
+    if variant == "plain-he":
+        for lin in [model.inp[0]] + [blk.linear for blk in model.blocks]:
+            torch.nn.init.kaiming_normal_(lin.weight, nonlinearity="relu")
+            torch.nn.init.zeros_(lin.bias)
+    return model
+
+
 def _depth(config, ds):
     """Each variant at each depth, trained from one seed with the same budget.
 
@@ -43,12 +55,7 @@ def _depth(config, ds):
     rows, grads = [], {}
     for variant in config["variants"]:
         for depth in depths:
-            set_seed(seed)
-            model = DeepMLP(784, config["width"], depth, 10, residual=variant == "residual")
-            if variant == "plain-he":
-                for lin in [model.inp[0]] + [blk.linear for blk in model.blocks]:
-                    torch.nn.init.kaiming_normal_(lin.weight, nonlinearity="relu")
-                    torch.nn.init.zeros_(lin.bias)
+            model = fresh_network(variant, depth, config["width"], seed)
             if depth == max(depths):
                 grads[variant] = layer_gradient_norms(model, Xg, yg)
             row = {"variant": variant, "depth": depth, "seed": seed, "diverged": False}
@@ -56,9 +63,7 @@ def _depth(config, ds):
                 history = fit(model, train.X_train, train.y_train,
                               TrainConfig.from_dict(config), X_test, y_test,
                               desc=f"{variant} depth {depth} seed {seed}")
-            except ConfigError as err:
-                if "diverged" not in str(err):
-                    raise
+            except DivergedError as err:
                 row.update(diverged=True, error=str(err), train_loss=None, train_acc=None,
                            test_acc=None, history=[])
             else:

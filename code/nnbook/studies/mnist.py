@@ -7,9 +7,10 @@ softmax and the negative log-likelihood".
 from __future__ import annotations
 
 from .. import data as datamod
+from ..configspec import LOSSES
 from ..errors import ConfigError
-from ..experiments import register
 from ..models import MLP
+from ..registry import register
 from ..train import TrainConfig, evaluate, fit, set_seed
 from .common import classify, test_part, train_subset
 
@@ -67,8 +68,6 @@ def _mnist_overfit(config, ds):
             "runs": runs, "skipped_sizes": skipped, "note": note,
             "n_train": max(r["n_train"] for r in runs) if runs else 0, "n_test": ds.n_test}
 
-
-LOSSES = ("nll", "normalised")
 
 
 @register("loss-compare", chapter="Classification and loss", data="mnist",

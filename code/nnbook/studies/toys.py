@@ -9,8 +9,8 @@ import torch
 
 from .. import data as datamod
 from ..errors import ConfigError
-from ..experiments import register
 from ..models import MLP
+from ..registry import register
 from ..train import TrainConfig, evaluate, fit, predict
 
 RING_SNAPSHOTS = [50, 150, 250, 350, 500, 3000]
