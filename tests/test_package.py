@@ -180,3 +180,25 @@ def test_no_import_circles_inside_the_package():
 def test_the_circle_finder_finds_circles():
     assert circles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
     assert circles({"a": {"b"}, "b": set()}) == []
+
+
+def test_every_experiment_names_its_arithmetic(tmp_path, monkeypatch):
+    """Every provenance line can say in what arithmetic the numbers were computed: each
+    experiment's result (at a test's size) yields fp32, bf16 or float64 (NumPy)."""
+    from test_book_commands import TINY
+
+    from nnbook import experiments, report
+
+    monkeypatch.setenv("NNBOOK_CACHE", str(tmp_path))
+    monkeypatch.setenv("NNBOOK_PROGRESS", "0")
+    tiny = dict(TINY, **{"shift-study": dict(shifts=[1])})
+    assert set(tiny) == set(experiments.REGISTRY)
+    for name, settings in tiny.items():
+        if name == "shift-study":  # evaluates a trained CNN: train the tiny one it reads
+            monkeypatch.setitem(experiments.get("mnist-cnn").quick, "n_train", 200)
+            for key, value in TINY["mnist-cnn"].items():
+                monkeypatch.setitem(experiments.get("mnist-cnn").quick, key, value)
+        result = experiments.run(name, **settings)
+        said = report.arithmetic(result)
+        assert said in ("fp32", "bf16", "float64 (NumPy)"), (name, said)
+        assert f"cpu, {said}" in report.provenance(result), name

@@ -216,9 +216,13 @@ def _settings(result: dict) -> str:
 
 
 def arithmetic(result: dict) -> str | None:
-    """The arithmetic a result's training used (``fp32`` / ``bf16``), as its history records
-    it; None where nothing trained in torch."""
-    histories = [result.get("history")] + [r.get("history") for r in result.get("rows", [])
+    """The arithmetic a result's training used (``fp32`` / ``bf16``, or ``float64 (NumPy)``):
+    the result's own ``arithmetic`` field, else what its training history records (its own,
+    or that of its rows or runs); None where neither says."""
+    if isinstance(result.get("arithmetic"), str):
+        return result["arithmetic"]
+    histories = [result.get("history")] + [r.get("history") for part in ("rows", "runs")
+                                            for r in result.get(part, []) or []
                                             if isinstance(r, dict)]
     for history in histories:
         for record in history or []:

@@ -45,7 +45,12 @@ class DataInfo(TypedDict, total=False):
 
 
 class Result(TypedDict):
-    """The fields every result has (written by :func:`nnbook.experiments.run`)."""
+    """The fields every result has (written by :func:`nnbook.experiments.run`).
+
+    An experiment whose result keeps no training history with a ``precision`` may add
+    ``arithmetic`` (a string: ``fp32``, ``bf16`` or ``float64 (NumPy)``), so that every
+    provenance line can name the arithmetic (:func:`nnbook.report.arithmetic`).
+    """
 
     experiment: str
     profile: str          # "quick" or "full"

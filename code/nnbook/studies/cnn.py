@@ -77,4 +77,5 @@ def _shift_study(config, _data, run):
             "source": source, "shifts": pixels, "readings": readings,
             "directions": list(shifts.DIRECTIONS), "fills": list(shifts.FILLS),
             "source_command": trained["command"], "source_seconds": trained["seconds"],
+            "arithmetic": trained["history"][-1]["precision"],  # the CNN's training
             "n_train": trained["n_train"], "n_test": len(y), "data": trained["data"]}

@@ -12,16 +12,6 @@ from ..train import TrainConfig, evaluate, fit, set_seed
 from .common import test_part, train_subset
 
 
-@register("depth", chapter="ResNet", data="mnist",
-          description="plain (PyTorch's default init, and He init) vs residual MLPs of width 64 "
-                      "and increasing depth, same data, seed and budget (SGD): final training "
-                      "loss/accuracy and per-layer gradient norms at init; diverged runs recorded",
-          quick=dict(depths=[2, 5, 10, 20, 30], variants=list(DEPTH_VARIANTS), width=64,
-                     n_train=4000, n_test=None, num_epochs=5, batch_size=64, lr=0.01,
-                     optimizer="sgd", momentum=0.9, loss="nll", grad_batch=256, seed=0),
-          full=dict(depths=[2, 5, 10, 20, 30], variants=list(DEPTH_VARIANTS), width=64,
-                    n_train=None, n_test=None, num_epochs=10, batch_size=64, lr=0.01,
-                    optimizer="sgd", momentum=0.9, loss="nll", grad_batch=256, seed=0))
 def fresh_network(variant: str, depth: int, width: int, seed: int) -> DeepMLP:
     """The network the experiment starts from for ``variant`` at ``depth``: ``plain`` and
     ``residual`` with PyTorch's default initialisation, ``plain-he`` He-initialised
@@ -35,6 +25,16 @@ def fresh_network(variant: str, depth: int, width: int, seed: int) -> DeepMLP:
     return model
 
 
+@register("depth", chapter="ResNet", data="mnist",
+          description="plain (PyTorch's default init, and He init) vs residual MLPs of width 64 "
+                      "and increasing depth, same data, seed and budget (SGD): final training "
+                      "loss/accuracy and per-layer gradient norms at init; diverged runs recorded",
+          quick=dict(depths=[2, 5, 10, 20, 30], variants=list(DEPTH_VARIANTS), width=64,
+                     n_train=4000, n_test=None, num_epochs=5, batch_size=64, lr=0.01,
+                     optimizer="sgd", momentum=0.9, loss="nll", grad_batch=256, seed=0),
+          full=dict(depths=[2, 5, 10, 20, 30], variants=list(DEPTH_VARIANTS), width=64,
+                    n_train=None, n_test=None, num_epochs=10, batch_size=64, lr=0.01,
+                    optimizer="sgd", momentum=0.9, loss="nll", grad_batch=256, seed=0))
 def _depth(config, ds):
     """Each variant at each depth, trained from one seed with the same budget.
 

@@ -50,6 +50,7 @@ def _rings(config, _data):
                         "final_loss": history[-1]["loss"]},
             "snapshots": snaps, "extent": [-lim, lim], "X": X.tolist(), "y": y.tolist(),
             "losses": [round(h["loss"], 5) for h in history],
+            "arithmetic": history[-1]["precision"],
             "data": {"source": "synthetic", "label": "two rings (nnbook.data.rings)",
                      "n_train": len(X), "n_test": len(X_test), "seed": config["seed"],
                      "test_seed": config["seed"] + 1}}
@@ -99,5 +100,6 @@ def _gradient_descent(config, _data):
             "X": X.ravel().tolist(), "Y": Y.ravel().tolist(), "grid": grid.ravel().tolist(),
             "snapshots": {str(k): v.ravel().tolist() for k, v in main["snapshots"].items()},
             "loss": clean(main["loss"]), "sweep": sweep, "noise_floor": config["noise"] ** 2 / 2,
+            "arithmetic": "float64 (NumPy)",
             "data": {"source": "synthetic", "label": "noisy sin(x) (seeded NumPy generator)",
                      "n_train": config["n"], "n_test": 0, "seed": config["seed"]}}
