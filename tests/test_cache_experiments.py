@@ -221,3 +221,22 @@ def test_lock_holder_states():
     assert _holder_state({"pid": child.pid, "host": "elsewhere"}) == "unknown"
     assert _holder_state({"pid": os.getpid(), "host": host}) == "this process"
     assert _holder_state(None) == "unknown"
+
+
+def test_a_result_is_checked_against_its_schema_where_it_is_made(tmp_path, monkeypatch):
+    """An experiment that returns a result its schema does not describe fails at once,
+    naming the field, and nothing is stored."""
+    import dataclasses
+
+    monkeypatch.setenv("NNBOOK_CACHE", str(tmp_path))
+    exp = experiments.get("rings")
+
+    def broken(config, data):
+        out = exp.func(config, data)
+        out.pop("snapshots")
+        return out
+
+    monkeypatch.setitem(experiments.REGISTRY, "rings", dataclasses.replace(exp, func=broken))
+    with pytest.raises(RuntimeError, match="does not match nnbook.schema.*snapshots"):
+        experiments.run("rings", snapshots=[2], grid=3, n=20)
+    assert not list(tmp_path.rglob("result.json"))

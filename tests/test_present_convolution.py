@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from nnbook import anatomy, present
-from nnbook.models import CNN, count_parameters
+from nnbook.models import CNN, count_parameters, typical_cnn
 from nnbook.present import convolution as pc
 
 
@@ -55,7 +55,7 @@ def test_anatomy_numbers_come_from_the_model(arch):
 
 
 def test_typical_cnn_is_a_real_network():
-    net = pc.typical_cnn()
+    net = typical_cnn()
     shapes = [s["shape"] for s in anatomy.merged(anatomy.stages(net))]
     assert shapes == [(1, 28, 28), (32, 26, 26), (32, 13, 13), (64, 11, 11), (64, 5, 5),
                       (1600,), (128,), (10,)]

@@ -46,6 +46,7 @@ from torch.nn import functional as F
 
 from . import data as datamod
 from . import shifts
+from .data import reference_loader
 from .models import CNN, MLP
 from .train import (
     TrainConfig,
@@ -74,24 +75,6 @@ def torchvision_root(ds: datamod.Dataset) -> Path:
             payload = found.read_bytes()
             target.write_bytes(gzip.decompress(payload) if payload[:2] == b"\x1f\x8b" else payload)
     return root
-
-
-def reference_loader(root: Path, train: bool, batch_size: int, seed: int,
-                     n: int | None = None):
-    """The reference input pipeline: per-sample ToTensor + Normalize, DataLoader
-    (over the first ``n`` images when given)."""
-    from torch.utils.data import DataLoader, Subset
-    from torchvision import datasets, transforms
-
-    mean, std = datamod.NORMALISATION["fashion-mnist"]
-    tf = transforms.Compose([transforms.ToTensor(),
-                             transforms.Normalize((mean,), (std,))])
-    dataset = datasets.FashionMNIST(str(root), train=train, download=False,
-                                    transform=tf)
-    if n is not None:
-        dataset = Subset(dataset, range(min(n, len(dataset))))
-    gen = torch.Generator().manual_seed(seed)
-    return DataLoader(dataset, batch_size=batch_size, shuffle=train, generator=gen)
 
 
 class _LogSoftmax(nn.Module):

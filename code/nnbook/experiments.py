@@ -130,6 +130,10 @@ def run(name: str, profile: str | None = None, seed: int | None = None, use_cach
             "command": command(name, profile, config["seed"], overrides),
             **out,
         }
+        problem = schema.problems(result)  # checked where it is made, not only when read
+        if problem:
+            raise RuntimeError(f"experiment {name!r} made a result that does not match "
+                               f"nnbook.schema: {problem}")
         state = model.state_dict() if (model is not None and exp.build_model) else None
         result = Result(cache.store(key, result, state))
         result["cached"] = False

@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from torch import nn
 
 from .. import anatomy
 from .. import findings as F
 from .. import kernels as K
 from ..data import load
 from ..experiments import current_profile
-from ..models import CNN, count_parameters
+from ..models import CNN, count_parameters, typical_cnn
 from ..plots import convolution as cplots
 from . import Table, View, register
 from .common import mean
@@ -194,20 +193,6 @@ register("convolution", "convolution:convolution", chapter="convolution")
 
 
 # ----------------------------------------------------------------------------- architecture
-
-def typical_cnn() -> nn.Sequential:
-    """A typical small CNN for 28×28 grey images: convolution and pooling twice, then
-    two fully connected layers."""
-    return nn.Sequential(
-        nn.Conv2d(1, 32, 3), nn.ReLU(),    # 1×28×28 → 32×26×26
-        nn.MaxPool2d(2),                   # → 32×13×13
-        nn.Conv2d(32, 64, 3), nn.ReLU(),   # → 64×11×11
-        nn.MaxPool2d(2),                   # → 64×5×5 (11 / 2, rounded down)
-        nn.Flatten(),                      # → 1,600 numbers
-        nn.Linear(64 * 5 * 5, 128), nn.ReLU(),
-        nn.Linear(128, 10),                # one output per class
-    )
-
 
 def _layer_table(stages: list[dict], total: int) -> Table:
     rows = [[st["op"], "×".join(str(d) for d in st["shape"]),
