@@ -135,8 +135,20 @@ def import_graph(root: Path) -> dict[str, set[str]]:
                 deps.update(f"{node.module}.{a.name}" for a in node.names)
             elif isinstance(node, ast.Import):
                 deps.update(a.name for a in node.names if a.name.startswith("nnbook"))
+        if path.name == "__init__.py" and "iter_modules(__path__)" in path.read_text():
+            # a package that imports every submodule when asked (present.views()): an edge
+            # to each, so that a circle through one of them and another module is seen
+            deps.update(f for f in files if f.rpartition(".")[0] == name)
         graph[name] = {d for d in deps if d in files and d != name}
     return graph
+
+
+def foreign(group: list[str]) -> bool:
+    """A circle that leaves one package: a package and its own submodules importing each
+    other (submodules import the package's base classes, the package loads them on
+    demand) is the registry pattern, not a circle between parts of the book."""
+    top = min(group, key=len)
+    return any(not m.startswith(top) for m in group)
 
 
 def circles(graph: dict[str, set[str]]) -> list[list[str]]:
@@ -174,7 +186,7 @@ def test_no_import_circles_inside_the_package():
     assert {"nnbook.experiments", "nnbook.registry", "nnbook.studies.cnn",
             "nnbook.present.reproduction"} <= set(graph)
     assert "nnbook.registry" in graph["nnbook.studies.cnn"]  # the walk sees real imports
-    assert circles(graph) == []
+    assert [g for g in circles(graph) if foreign(g)] == []
 
 
 def test_the_circle_finder_finds_circles():

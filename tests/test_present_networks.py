@@ -14,7 +14,7 @@ from nnbook.plots import networks as pn
 from nnbook.present import networks as pnet
 from nnbook.present.common import seeds
 from nnbook.studies.common import train_subset
-from nnbook.studies.depth import layer_gradient_norms
+from nnbook.studies.depth import fresh_network, layer_gradient_norms
 
 TINY_DEPTH = dict(depths=[1, 3], n_train=200, n_test=100, num_epochs=1)
 TINY_GD = dict(steps=200, snapshots=[0, 200], lrs=[0.01, 0.1, 0.5, 100.0])
@@ -83,7 +83,7 @@ def test_fresh_networks_are_the_ones_the_experiment_starts_from():
     train = train_subset(ds, r["config"]["n_train"], 1)
     X, y = train.X_train[:r["config"]["grad_batch"]], train.y_train[:r["config"]["grad_batch"]]
     for variant in ("plain", "plain-he", "residual"):
-        model = pnet.fresh_network(variant, 3, r["config"]["width"], 1)
+        model = fresh_network(variant, 3, r["config"]["width"], 1)
         assert layer_gradient_norms(model, X, y) == pytest.approx(r["grad_norms"][variant],
                                                                   rel=1e-5)
     assert pnet.output_spread(model, X) > 0

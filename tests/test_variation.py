@@ -7,6 +7,7 @@ import pytest
 
 from nnbook import findings as F
 from nnbook import variation
+from nnbook.errors import ConfigError
 
 
 def _record(env, offset, numbers, findings=None):
@@ -96,7 +97,7 @@ def test_remeasuring_one_view_replaces_only_its_bands_findings_and_claims(tmp_pa
         if gone is not None:
             numbers["gone"] = {"value": gone, "kind": "percent", "bound": None}
         return dict(_record({"P": "fp32"}, offset, numbers, {"f": holds}),
-                    view=f"view-{glue}", glue=glue, claims={f"claim-{glue}": "reproduced"})
+                    view=glue, glue=glue, claims={f"claim-{glue}": "reproduced"})
 
     target = tmp_path / "bands.json"
     _write(tmp_path / "all", [rec(g, off, 90.0 + off / 10, gone=50.0, holds=(g == "a"))
@@ -112,7 +113,7 @@ def test_remeasuring_one_view_replaces_only_its_bands_findings_and_claims(tmp_pa
     assert merged["claims"]["claim-b"] == {"reproduced": 3}
     assert merged["claims"]["claim-a"] == {"reproduced": 2}
     assert merged["measured"]["date"] == first["measured"]["date"]
-    assert [r["views"] for r in merged["measured"]["remeasured"]] == [["view-b"]]
+    assert [r["views"] for r in merged["measured"]["remeasured"]] == [["b"]]
     assert json.loads(target.read_text())["quick"] == merged
 
 
@@ -133,3 +134,13 @@ def test_an_interrupted_measurement_resumes_without_repeating_what_it_recorded(
     assert built == [("x", 0), ("y", 0), ("x", 10), ("y", 10)]
     assert [json.loads(line)["seed_offset"] for line in out.read_text().splitlines()] == \
         [0, 0, 10, 10]
+
+
+def test_measurements_glued_under_another_name_are_refused(tmp_path):
+    """Records written before a view's glue prefix became its name (cure.* for view
+    shift-cure) would add stale keys beside the new ones: refused, naming the view."""
+    num = {"acc": {"value": 95.0, "kind": "percent", "bound": None}}
+    old = dict(_record({"P": "fp32"}, 0, num), view="shift-cure", glue="cure")
+    _write(tmp_path / "in", [old, dict(_record({"P": "auto"}, 0, num))])
+    with pytest.raises(ConfigError, match=r"shift-cure \(glued as cure\).*measure those"):
+        variation.bands(tmp_path / "in", "quick", target=tmp_path / "bands.json")

@@ -265,7 +265,9 @@ def _main(argv: list[str]) -> int:
         _out(dumps(result) if args.json else _summary(result))
     elif args.cmd == "view":
         from . import explain
+        from .experiments import current_profile
 
+        current_profile(args.profile)  # a bad profile is an error with or without a name
         _out(explain.describe(args.name, args.profile) if args.name else explain.names())
     elif args.cmd == "data":
         from .data import sources

@@ -131,7 +131,7 @@ def run(name: str, profile: str | None = None, seed: int | None = None, use_cach
             **out,
         }
         problem = schema.problems(result)  # checked where it is made, not only when read
-        if problem:
+        if problem:  # a defect of the package, not of the reader's input: a traceback
             raise RuntimeError(f"experiment {name!r} made a result that does not match "
                                f"nnbook.schema: {problem}")
         state = model.state_dict() if (model is not None and exp.build_model) else None

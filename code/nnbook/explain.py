@@ -22,12 +22,11 @@ from .experiments import current_profile
 def names() -> str:
     """One line per view: its name (the glue prefix), chapter, module and function."""
     views = present.views()
-    width = max(map(len, views))
-    lines = [f"{'view (glue prefix)':<{width}}  chapter                     code"]
-    for name in sorted(views):
-        module, func = views[name].split(":")
-        lines.append(f"{name:<{width}}  book/{present.CHAPTERS[name] + '.md':<22}  "
-                     f"present/{module}.py:{func}")
+    rows = [("view (glue prefix)", "chapter", "code")] + [
+        (name, f"book/{present.CHAPTERS[name]}.md", "present/{}.py:{}".format(
+            *views[name].split(":"))) for name in sorted(views)]
+    w0, w1 = (max(len(r[i]) for r in rows) for i in (0, 1))
+    lines = [f"{a:<{w0}}  {b:<{w1}}  {c}" for a, b, c in rows]
     return "\n".join(lines)
 
 
@@ -46,12 +45,14 @@ def _band(entry: dict | None) -> str:
     band, kind = entry.get("band"), entry.get("kind")
     if band is None or kind == "text":
         return "not held"
+    n = entry.get("measured", {}).get("n")
+    builds = f" ({n} builds)" if n else ""
     if isinstance(band, list) and len(band) == 2:
         lo, hi = band
         if lo == hi:
-            return f"exactly {lo:g}" if isinstance(lo, float) else f"exactly {lo}"
-        return f"{lo:.6g} to {'any' if hi is None else format(hi, '.6g')}"
-    return str(band)
+            return (f"exactly {lo:g}" if isinstance(lo, float) else f"exactly {lo}") + builds
+        return f"{lo:.6g} to {'any' if hi is None else format(hi, '.6g')}{builds}"
+    return str(band) + builds
 
 
 def findings(v: present.View, held: dict) -> list[str]:
@@ -83,14 +84,14 @@ def describe(name: str, profile: str | None = None) -> str:
     measured = stored.profile(profile)
     held = measured.get("findings", {})
     band_of = measured.get("bands", {})
-    builds = measured.get("measured", {}).get("builds", 0)
     experiments = sorted({r.get("experiment") for rs in v.results.values() for r in rs
                           if isinstance(r, dict) and r.get("experiment")})
     module, func = views[name].split(":")
     out = [f"view {name}: chapter book/{present.CHAPTERS[name]}.md, code "
            f"present/{module}.py:{func}, experiments {', '.join(experiments) or 'none'}",
-           f"profile {profile}; bands from {builds} measured builds "
-           f"({stored.FILE.name}, package nnbook)", "", f"numbers ({len(v.numbers)}):"]
+           f"profile {profile}; bands from nnbook/{stored.FILE.name} (each with the number of "
+           "builds it was measured in: python -m nnbook variation)", "",
+           f"numbers ({len(v.numbers)}):"]
     for key, number in v.numbers.items():
         gk = v.glue_key(key)
         out.append(f"  {gk} = {_value(number)}  [{number.kind}; band {_band(band_of.get(gk))};"

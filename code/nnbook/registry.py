@@ -1,7 +1,8 @@
 """The registry of the book's experiments: what each is, its configs, its seeds.
 
-An experiment is a function of a resolved config (and its data set) that returns a
-result dict of the shape :mod:`nnbook.schema` documents; :func:`register` records it
+An experiment is a function of a resolved config (and its data set; with
+``uses_runner``, also :func:`nnbook.experiments.run`) that returns a result dict of the
+shape :mod:`nnbook.schema` documents; :func:`register` records it
 with its ``quick`` and ``full`` configs side by side and the seeds the book runs in
 each profile. The experiments register themselves in :mod:`nnbook.studies`; the
 runner that trains them and caches their results is :mod:`nnbook.experiments`, which

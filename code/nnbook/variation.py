@@ -212,6 +212,11 @@ def bands(in_dir: Path, profile: str, target: Path = BANDS_FILE) -> dict:
     records = [r for r in records if r["profile"] == profile]
     if not records:
         raise ConfigError(f"no {profile}-profile measurements under {in_dir}")
+    stale = sorted({f"{r['view']} (glued as {r['glue']})" for r in records
+                    if r["glue"] != r["view"]})
+    if stale:  # measured before a view's glue prefix became its name
+        raise ConfigError(f"{in_dir} holds measurements whose glue prefix is not the view's "
+                          f"name: {', '.join(stale)}; measure those views again")
     values: dict[str, list] = {}
     offsets: dict[str, list] = {}
     kinds: dict[str, tuple] = {}

@@ -118,7 +118,7 @@ class View:
         #: what the reproduction report shows for that claim
         self.claims: dict[str, tuple] = {}
         self.results: dict[str, list] = {}
-        #: glue key or finding name -> "present/<module>.py:<line>" that declared it
+        #: number key, or "finding:<name>" -> the "present/<module>.py:<line>" declaring it
         self.sites: dict[str, str] = {}
 
     # -- building a view

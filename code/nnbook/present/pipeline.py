@@ -3,10 +3,9 @@ tests' bands were measured from."""
 
 from __future__ import annotations
 
-import json
-
 import torch
 
+from .. import bands
 from ..experiments import current_profile
 from ..train import precision_key
 from . import View, register
@@ -22,11 +21,7 @@ def pipeline(profile=None, seed_offset: int = 0) -> View:
     v.num("precision", {"auto-bf16": "bf16 (auto: this CPU has native bf16)",
                         "auto-fp32": "fp32 (auto: this CPU has no native bf16)"}.get(key, key),
           "text")
-    from ..variation import BANDS_FILE
-
-    measured = {}
-    if BANDS_FILE.is_file():
-        measured = json.loads(BANDS_FILE.read_text()).get(profile, {}).get("measured", {})
+    measured = bands.profile(profile).get("measured", {})
     v.num("band_builds", measured.get("builds", 0), "text")
     v.num("band_machine", measured.get("machine", "(not measured)"), "text")
     v.num("band_date", (measured.get("date") or "–")[:10], "text")

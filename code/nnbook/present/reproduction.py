@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import sys
 
-from .. import lecture
+from .. import lecture, present
 from ..experiments import current_profile
 from ..findings import Finding
 from ..report import fmt_pct, markdown_text, sample_counts
-from . import Table, View, register, view
+from . import Table, View, register
 
 #: Which view judges each claim of :data:`nnbook.lecture.CLAIMS`.
 CLAIM_VIEWS = {
@@ -45,7 +45,7 @@ def views(profile: str | None = None, progress: bool = False, seed_offset: int =
     for name in dict.fromkeys(CLAIM_VIEWS.values()):
         if progress:
             print(f"nnbook reproduce: {name} ...", file=sys.stderr, flush=True)
-        out[name] = view(name, profile, seed_offset=seed_offset)
+        out[name] = present.view(name, profile, seed_offset=seed_offset)
     return out
 
 
