@@ -200,6 +200,17 @@ def band(kind: str, values: list, bound=None):
     return [round(max(lo - w, a), 6), round(min(hi + w, b), 6)]
 
 
+def _refuse_stale(records: list[dict], in_dir: Path) -> None:
+    """A ConfigError for records measured before a view's glue prefix became its name."""
+    from .errors import ConfigError
+
+    stale = sorted({f"{r['view']} (glued as {r['glue']})" for r in records
+                    if r["glue"] != r["view"]})
+    if stale:
+        raise ConfigError(f"{in_dir} holds measurements whose glue prefix is not the view's "
+                          f"name: {', '.join(stale)}; measure those views again")
+
+
 def bands(in_dir: Path, profile: str, target: Path = BANDS_FILE) -> dict:
     """Merge the measurements under ``in_dir`` into ``target`` (for ``profile``)."""
     from .errors import ConfigError
@@ -212,11 +223,7 @@ def bands(in_dir: Path, profile: str, target: Path = BANDS_FILE) -> dict:
     records = [r for r in records if r["profile"] == profile]
     if not records:
         raise ConfigError(f"no {profile}-profile measurements under {in_dir}")
-    stale = sorted({f"{r['view']} (glued as {r['glue']})" for r in records
-                    if r["glue"] != r["view"]})
-    if stale:  # measured before a view's glue prefix became its name
-        raise ConfigError(f"{in_dir} holds measurements whose glue prefix is not the view's "
-                          f"name: {', '.join(stale)}; measure those views again")
+    _refuse_stale(records, in_dir)
     values: dict[str, list] = {}
     offsets: dict[str, list] = {}
     kinds: dict[str, tuple] = {}
