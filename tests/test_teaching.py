@@ -68,6 +68,15 @@ def test_bookkeeping_is_hidden(chapter):
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS)
+def test_math_that_latex_can_set(chapter):
+    """An operator such as \\max as a bare sub- or superscript (``\\lambda_\\max``) is fine in
+    MathJax but stops the PDF's LaTeX run ("Missing { inserted"): it needs braces."""
+    bare = re.findall(r"[_^]\\(?:max|min|log|exp|sup|inf|lim|det|arg|sin|cos)\b",
+                      source(chapter))
+    assert not bare, f"{chapter}: write {bare[0][0]}{{...}} with braces: {bare}"
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
 def test_glue_only_through_views(chapter):
     """A chapter glues with one call (``present.glue_all``), never number by number."""
     calls = [code for _, code in cells(chapter) if re.search(r"(?<![\w.])glue\(", code)]
