@@ -512,21 +512,23 @@ def sources() -> list[dict]:
 
 # ----------------------------------------------------------------------------- reference pipeline
 
-def reference_loader(root: Path, train: bool, batch_size: int, seed: int,
-                     n: int | None = None):
-    """Fashion-MNIST as pytorch/examples reads a data set: a torchvision data set that
-    converts and normalises each image as it is read (ToTensor + Normalize) and a
-    DataLoader that shuffles and batches it (over the first ``n`` images when given).
-    The speed benchmark compares the book's trainer with this pipeline."""
+def reference_loader(root: Path, train: bool, batch_size: int,
+                     seed: int, n: int | None = None):
+    """Fashion-MNIST as pytorch/examples reads a data set: a torchvision
+    data set that converts and normalises each image as it is read
+    (ToTensor + Normalize), and a DataLoader that shuffles and batches
+    it (over the first ``n`` images when given). The speed benchmark
+    compares the book's trainer with this pipeline."""
     from torch.utils.data import DataLoader, Subset
     from torchvision import datasets, transforms
 
     mean, std = NORMALISATION["fashion-mnist"]
     tf = transforms.Compose([transforms.ToTensor(),
                              transforms.Normalize((mean,), (std,))])
-    dataset = datasets.FashionMNIST(str(root), train=train, download=False,
-                                    transform=tf)
+    dataset = datasets.FashionMNIST(str(root), train=train,
+                                    download=False, transform=tf)
     if n is not None:
         dataset = Subset(dataset, range(min(n, len(dataset))))
     gen = torch.Generator().manual_seed(seed)
-    return DataLoader(dataset, batch_size=batch_size, shuffle=train, generator=gen)
+    return DataLoader(dataset, batch_size=batch_size, shuffle=train,
+                      generator=gen)

@@ -107,13 +107,13 @@ class DeepMLP(nn.Module):
 
 
 def typical_cnn() -> nn.Sequential:
-    """A typical small CNN for 28×28 grey images: convolution and pooling twice, then
-    two fully connected layers."""
+    """A typical small CNN for 28×28 grey images: convolution and pooling
+    twice, then two fully connected layers."""
     return nn.Sequential(
         nn.Conv2d(1, 32, 3), nn.ReLU(),    # 1×28×28 → 32×26×26
         nn.MaxPool2d(2),                   # → 32×13×13
         nn.Conv2d(32, 64, 3), nn.ReLU(),   # → 64×11×11
-        nn.MaxPool2d(2),                   # → 64×5×5 (11 / 2, rounded down)
+        nn.MaxPool2d(2),                   # → 64×5×5 (11/2 rounds down)
         nn.Flatten(),                      # → 1,600 numbers
         nn.Linear(64 * 5 * 5, 128), nn.ReLU(),
         nn.Linear(128, 10),                # one output per class
