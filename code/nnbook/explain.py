@@ -15,7 +15,6 @@ import math
 
 from . import bands as stored
 from . import present
-from .errors import ConfigError
 from .experiments import current_profile
 
 
@@ -75,18 +74,14 @@ def findings(v: present.View, held: dict) -> list[str]:
 
 def describe(name: str, profile: str | None = None) -> str:
     """The whole account of view ``name`` in ``profile`` (see the module docstring)."""
-    views = present.views()
-    if name not in views:
-        raise ConfigError(f"unknown view {name!r}: one of {', '.join(sorted(views))} "
-                          "(python -m nnbook view lists them)")
     profile = current_profile(profile)
-    v = present.view(name, profile)
+    v = present.view(name, profile)  # an unknown name: present.view's one-line error
     measured = stored.profile(profile)
     held = measured.get("findings", {})
     band_of = measured.get("bands", {})
     experiments = sorted({r.get("experiment") for rs in v.results.values() for r in rs
                           if isinstance(r, dict) and r.get("experiment")})
-    module, func = views[name].split(":")
+    module, func = present.VIEWS[name].split(":")
     out = [f"view {name}: chapter book/{present.CHAPTERS[name]}.md, code "
            f"present/{module}.py:{func}, experiments {', '.join(experiments) or 'none'}",
            f"profile {profile}; bands from nnbook/{stored.FILE.name} (each with the number of "

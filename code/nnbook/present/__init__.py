@@ -33,6 +33,7 @@ the shift study). Explained in the chapter "How this book is built".
 
 from __future__ import annotations
 
+import functools
 import importlib
 import math
 import re
@@ -170,13 +171,20 @@ class View:
 def _site() -> str:
     """Where in this package the caller of the caller stands: ``present/cnn.py:142``."""
     import sys
-    from pathlib import Path
 
     frame = sys._getframe(2)
+    return f"{_in_package(frame.f_code.co_filename)}:{frame.f_lineno}"
+
+
+@functools.cache
+def _in_package(filename: str) -> str:
+    """``filename`` relative to the package folder (resolved once per file, not once per
+    declared number)."""
+    from pathlib import Path
+
     here = Path(__file__).resolve().parents[1]  # code/nnbook
-    path = Path(frame.f_code.co_filename).resolve()
-    where = path.relative_to(here) if path.is_relative_to(here) else path
-    return f"{where}:{frame.f_lineno}"
+    path = Path(filename).resolve()
+    return str(path.relative_to(here) if path.is_relative_to(here) else path)
 
 
 # ----------------------------------------------------------------------------- the registry
