@@ -29,7 +29,8 @@ from pathlib import Path
 
 import pytest
 
-from nnbook import bench, errors, experiments, reproduce, variation
+from nnbook import bench, errors, experiments, variation
+from nnbook.present import reproduction as reproduce
 from nnbook.__main__ import main, parser, run_arguments
 
 book = pytest.mark.book

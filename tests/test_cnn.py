@@ -265,7 +265,7 @@ def test_given_fails_with_any_failed_precondition_and_keeps_the_statement():
 def test_values_that_round_to_zero_are_never_minus_zero():
     from myst_nb.core.variables import format_plain_text
 
-    from nnbook.report import fmt_pct
+    from nnbook.present.report import fmt_pct
 
     tiny = F.Sample("gain", (-0.0002, 0.0001, -0.0003), unit="points")
     assert tiny.text() == "0.0 ± 0.0 points (n = 3)" and tiny.fmt(-0.0002) == "0.0 points"
@@ -275,7 +275,7 @@ def test_values_that_round_to_zero_are_never_minus_zero():
 
 
 def test_a_value_verdict_says_how_often_a_repetition_of_the_lecture_would_pass():
-    from nnbook import reproduce
+    from nnbook.present import reproduction as reproduce
 
     seeds = F.Sample("acc", (0.970, 0.975, 0.980))  # sd 0.5 points; accepted 96.0-99.0 %
     centre = F.lecture_value("k", 0.975, seeds)

@@ -28,7 +28,7 @@ def test_every_view_is_shown_by_the_chapter_the_table_names():
         for name in re.findall(r'present\.view\("([a-z-]+)"', md.read_text()):
             built[name] = md.stem
     built["reproduction"] = "reproduction"  # built from the report's rows
-    assert "reproduce.reproduction_view(" in (ROOT / "book" / "reproduction.md").read_text()
+    assert "reproduction.reproduction_view(" in (ROOT / "book" / "reproduction.md").read_text()
     assert built == present.CHAPTERS
 
 
@@ -53,7 +53,7 @@ def test_every_number_and_finding_names_the_line_that_declared_it():
     for key, site in v.sites.items():
         path, line = site.rsplit(":", 1)
         text = (CODE / path).read_text().splitlines()[int(line) - 1]
-        assert re.search(r"\bv\.(num|add)\(", text), (key, site, text)
+        assert re.search(r"\bv\.(num|add|sample)\(", text), (key, site, text)
 
 
 def test_the_view_command_prints_numbers_bands_sites_and_findings(capsys):
@@ -121,3 +121,25 @@ def test_the_bands_travel_with_the_installed_package(tmp_path):
     names = zipfile.ZipFile(wheel).namelist()
     assert "nnbook/bands.json" in names and "nnbook/bands.py" in names
     assert zipfile.ZipFile(wheel).read("nnbook/bands.json") == bands.FILE.read_bytes()
+
+
+def test_a_per_seed_quantity_is_declared_once():
+    """``v.sample`` gives the glued mean (percent), its spread, the finding operand and the
+    table cell from one declaration, and names the line that declared it."""
+    from nnbook.present import View
+    from nnbook.present.common import cell
+
+    v = View("x", "quick")
+    acc = v.sample("acc", "CNN", [0.9, 0.95, 1.0], sd=True)
+    line = f"test_explain.py:{sys._getframe().f_lineno - 1}"
+    assert v.numbers["acc"].value == pytest.approx(95.0) and v.numbers["acc"].kind == "percent"
+    assert v.numbers["acc_sd"].value == pytest.approx(5.0) and v.numbers["acc_sd"].kind == "points"
+    assert v.samples["acc"] is acc and acc.label == "CNN" and acc.n == 3
+    assert v.sites["acc"].endswith(line) and v.sites["acc_sd"] == v.sites["acc"]
+    assert cell(acc) == "95.0 ± 5.0 %"
+    drop = v.sample("drop", "loss", [0.02, 0.04], kind="points")
+    assert v.numbers["drop"].value == pytest.approx(3.0) and "drop_sd" not in v.numbers
+    assert drop.text(1) == "3.0 ± 1.4 points (n = 2)"
+    ratio = v.sample("ratio", "r", [2.0, 4.0], kind="positive", sd=True)
+    assert v.numbers["ratio"].value == 3.0 and v.numbers["ratio_sd"].kind == "positive"
+    assert not ratio.percent

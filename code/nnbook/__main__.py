@@ -227,7 +227,8 @@ def _main(argv: list[str]) -> int:
     if argv[:1] in (["bench"], ["reproduce"], ["variation"]):  # parse their own options
         import importlib
 
-        return importlib.import_module(f".{argv[0]}", __package__).main(argv[1:])
+        module = {"reproduce": ".present.reproduction"}.get(argv[0], f".{argv[0]}")
+        return importlib.import_module(module, __package__).main(argv[1:])
     args = parser().parse_args(argv)
     if args.cmd == "list":
         from .experiments import REGISTRY, describe

@@ -88,9 +88,10 @@ def describe(name: str, profile: str | None = None) -> str:
            "builds it was measured in: python -m nnbook variation)", "",
            f"numbers ({len(v.numbers)}):"]
     for key, number in v.numbers.items():
-        gk = v.glue_key(key)
-        out.append(f"  {gk} = {_value(number)}  [{number.kind}; band {_band(band_of.get(gk))};"
-                   f" {v.sites.get(key, '?')}]")
+        gk, sample = v.glue_key(key), v.samples.get(key)
+        per_seed = f"mean of {sample.n} per-seed values; " if sample else ""
+        out.append(f"  {gk} = {_value(number)}  [{per_seed}{number.kind}; band "
+                   f"{_band(band_of.get(gk))}; {v.sites.get(key, '?')}]")
     out += ["", f"findings ({len(v.findings)}):", *findings(v, held)]
     if v.claims:
         out += ["", f"lecture claims judged here ({len(v.claims)}):"]

@@ -19,7 +19,7 @@ and figures, and *states* the findings its prose relies on::
     v.table("lecture")               # a Markdown table with provenance
     present.check(v, "shift-robust") # the checked statement, and its verdict
 
-The reproduction report (:mod:`nnbook.reproduce`) reads the same views, so a
+The reproduction report (:mod:`.reproduction`) reads the same views, so a
 claim has one value, one rule and one verdict everywhere. After a build, the
 tests hold every glued number to its kind (``nnbook/bands.json``, measured
 by ``python -m nnbook variation``) and require every stated finding to hold.
@@ -41,7 +41,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ..errors import ConfigError
-from ..findings import Finding
+from ..findings import Finding, Sample
 
 #: How the tests hold a glued number (see :mod:`nnbook.bands` and ``tests/test_glued_numbers.py``).
 KINDS = {
@@ -83,14 +83,14 @@ class Table:
     results: list = field(default_factory=list)
 
     def markdown(self) -> str:
-        from ..report import markdown_table
+        from .report import markdown_table
 
         return markdown_table(self.header, self.rows)
 
     def _ipython_display_(self):
         from IPython.display import display
 
-        from ..report import table
+        from .report import table
 
         display(table(self.header, self.rows, self.note, results=self.results))
 
@@ -105,12 +105,14 @@ class View:
     ``mnist-cnn`` is glued as ``mnist-cnn.acc``.
     """
 
-    __slots__ = ("name", "profile", "numbers", "tables", "figures", "findings", "claims",
-                 "results", "sites")
+    __slots__ = ("name", "profile", "numbers", "samples", "tables", "figures", "findings",
+                 "claims", "results", "sites")
 
     def __init__(self, name: str, profile: str):
         self.name, self.profile = name, profile
         self.numbers: dict[str, Number] = {}
+        #: per-seed quantities (:meth:`sample`): each glued as its mean (and spread)
+        self.samples: dict[str, Sample] = {}
         self.tables: dict[str, Callable[[], Table]] = {}
         #: figure name -> a function drawing it (some take arguments: a layer's name)
         self.figures: dict[str, Callable] = {}
@@ -132,6 +134,22 @@ class View:
         self.numbers[key] = Number(value, kind, bound)
         self.sites[key] = _site()
         return value
+
+    def sample(self, key: str, label: str, values, kind: str = "percent",
+               sd: bool = False) -> Sample:
+        """Declare a quantity measured once per seed, once: number ``key`` is its mean over
+        the seeds (of ``kind``; percentages given as fractions), ``key_sd`` its standard
+        deviation when ``sd``. The :class:`~nnbook.findings.Sample` returned is the operand
+        of findings, and :func:`.common.cell` makes it a table cell."""
+        share = kind in ("percent", "points")
+        s = Sample(label, tuple(values), percent=share, unit="points" if kind == "points" else "")
+        self.samples[key] = s
+        site = _site()
+        for name, value, k in ((key, s.mean, kind), (f"{key}_sd", s.sd, "points" if share
+                                                      else kind))[:2 if sd else 1]:
+            self.numbers[name] = Number(100 * value if share else value, k)
+            self.sites[name] = site
+        return s
 
     def claim(self, key: str, judgement, results: list) -> None:
         """Record this view's verdict on lecture claim ``key`` and the results behind it."""

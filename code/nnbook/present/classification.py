@@ -18,7 +18,7 @@ from ..experiments import current_profile
 from ..models import MLP
 from ..plots import classification as cplots
 from ..plots import cnn as cnnplots
-from ..report import fmt_pct
+from .report import fmt_pct
 from ..train import set_seed
 from . import Table, View, register
 from .common import (

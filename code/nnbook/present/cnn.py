@@ -17,7 +17,7 @@ from ..data import load
 from ..experiments import current_profile, get
 from ..models import CNN, build_cnn
 from ..plots import cnn as cplots
-from ..report import fmt_pct
+from .report import fmt_pct
 from ..train import set_seed
 from . import Table, View, register
 from .common import (

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ..experiments import current_profile, get, run_seeds
 from ..findings import Sample
-from ..report import provenance_cells, provenance_seeds
+from .report import provenance_cells, provenance_seeds
 
 SHIFTS = (0, 1, 2, 3, 4)
 
@@ -58,8 +58,9 @@ def mean(values) -> float:
 
 def cell(values, digits: int = 1, unit: bool = True) -> str:
     """``"95.5 ± 0.4 %"`` over seeds (``"95.5 %"`` for one); without the unit for the
-    narrow columns of tables whose header says "(%)"."""
-    text = Sample("", tuple(values)).text(digits).replace(f" (n = {len(values)})", "")
+    narrow columns of tables whose header says "(%)". ``values``: a sample or the values."""
+    values = values.values if isinstance(values, Sample) else tuple(values)
+    text = Sample("", values).text(digits).replace(f" (n = {len(values)})", "")
     return text if unit else text.removesuffix(" %")
 
 

@@ -7,8 +7,11 @@ value, the rule and the verdict are the ones the chapter states: a value claim i
 judged by :func:`nnbook.findings.lecture_value`, a qualitative claim is a
 :class:`nnbook.findings.Finding` (``reproduced`` when it holds, ``differs`` when not).
 Verdicts: *reproduced*, *differs*, *not comparable* (quick profile, or the offline
-MNIST subset: the number is shown, not judged). ``python -m nnbook reproduce``
-(:mod:`nnbook.reproduce`) prints the table.
+MNIST subset: the number is shown, not judged).
+
+``python -m nnbook reproduce [--profile full]`` (:func:`main`) builds every view a claim
+needs, training whatever is not in the cache (every seed), and prints the table; ``make
+book`` runs it first, so the chapter "Reproducing the lecture" only reads the cache.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import sys
 from .. import lecture, present
 from ..experiments import current_profile
 from ..findings import Finding
-from ..report import fmt_pct, markdown_text, sample_counts
+from .report import fmt_pct, markdown_table, markdown_text, sample_counts
 from . import Table, View, register
 
 #: Which view judges each claim of :data:`nnbook.lecture.CLAIMS`.
@@ -153,3 +156,30 @@ def reproduction(profile=None, seed_offset: int = 0) -> View:
 
 
 register("reproduction", "reproduction:reproduction", chapter="reproduction")
+
+
+# ----------------------------------------------------------------------------- the command
+
+def parser():
+    """The options of ``python -m nnbook reproduce`` (usage errors are one line)."""
+    from ..errors import OneLineParser
+
+    p = OneLineParser(prog="nnbook reproduce",
+                      description="train what the reproduction report needs (every seed) "
+                                  "and print its table")
+    p.add_argument("--profile", default=None, help="quick or full (default: $NNBOOK_PROFILE)")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m nnbook reproduce``; errors and Ctrl-C end in one line (``nnbook.__main__``)."""
+    from ..errors import out
+
+    args = parser().parse_args(argv)
+    profile = current_profile(args.profile)  # a bad profile fails before anything trains
+    rows = collect(profile, progress=True)
+    for name in ("shift-study", "shift-cure"):  # the other chapters' runs, so that the book
+        print(f"nnbook reproduce: {name} ...", file=sys.stderr, flush=True)  # build trains
+        present.view(name, profile)  # nothing itself
+    out(markdown_table(HEADER, table_rows(rows)))  # escaped for the terminal
+    return 0

@@ -205,7 +205,7 @@ def provenance_seeds(results: list, command: bool = False, markdown: bool = Fals
 
 def _settings(result: dict) -> str:
     """The settings in which a result's config differs from its profile's (``arch gap``)."""
-    from .experiments import REGISTRY
+    from ..experiments import REGISTRY
 
     exp = REGISTRY.get(result.get("experiment"))
     if exp is None:
