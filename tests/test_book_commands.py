@@ -30,8 +30,8 @@ from pathlib import Path
 import pytest
 
 from nnbook import bench, errors, experiments, variation
-from nnbook.present import reproduction as reproduce
 from nnbook.__main__ import main, parser, run_arguments
+from nnbook.present import reproduction as reproduce
 
 book = pytest.mark.book
 ROOT = Path(__file__).resolve().parent.parent

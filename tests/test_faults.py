@@ -49,8 +49,8 @@ from nnbook import (
     train,
 )
 from nnbook.__main__ import main
-from nnbook.present import reproduction as reproduce
 from nnbook.errors import ConfigError, DataError, NNBookError
+from nnbook.present import reproduction as reproduce
 
 ROOT = Path(__file__).resolve().parent.parent
 RINGS = dict(snapshots=[2], grid=3, n=20)

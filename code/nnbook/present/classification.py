@@ -18,7 +18,6 @@ from ..experiments import current_profile
 from ..models import MLP
 from ..plots import classification as cplots
 from ..plots import cnn as cnnplots
-from .report import fmt_pct
 from ..train import set_seed
 from . import Table, View, register
 from .common import (
@@ -34,6 +33,7 @@ from .common import (
     test_acc,
     train_acc,
 )
+from .report import fmt_pct
 
 Sample = F.Sample
 Finding = F.Finding

@@ -17,7 +17,6 @@ from ..data import load
 from ..experiments import current_profile, get
 from ..models import CNN, build_cnn
 from ..plots import cnn as cplots
-from .report import fmt_pct
 from ..train import set_seed
 from . import Table, View, register
 from .common import (
@@ -34,6 +33,7 @@ from .common import (
     test_acc,
     train_acc,
 )
+from .report import fmt_pct
 
 LECTURE_SHIFTS = (1, 2, 3)
 #: The upper-body garments of Fashion-MNIST, which share an outline.

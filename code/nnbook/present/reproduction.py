@@ -21,8 +21,8 @@ import sys
 from .. import lecture, present
 from ..experiments import current_profile
 from ..findings import Finding
-from .report import fmt_pct, markdown_table, markdown_text, sample_counts
 from . import Table, View, register
+from .report import fmt_pct, markdown_table, markdown_text, sample_counts
 
 #: Which view judges each claim of :data:`nnbook.lecture.CLAIMS`.
 CLAIM_VIEWS = {
