@@ -4,6 +4,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import nnbook
 
 
@@ -215,3 +217,37 @@ def test_every_experiment_names_its_arithmetic(tmp_path, monkeypatch):
         said = report.arithmetic(result)
         assert said in ("fp32", "bf16", "float64 (NumPy)"), (name, said)
         assert f"cpu, {said}" in report.provenance(result), name
+
+
+@pytest.mark.parametrize("name, config, module", [
+    ("mnist-mlp", dict(hidden=10, n_train=64, n_test=32, num_epochs=1, monitor=32), "mnist"),
+    ("mnist-cnn", dict(n_train=64, n_test=32, num_epochs=1, monitor=32), "cnn"),
+])
+def test_the_views_rebuild_the_weights_training_started_from(monkeypatch, name, config, module):
+    """``present.common.initial_model`` (how far training moved a layer, which nodes were
+    dead at the start, the first-layer filters before training) gives the weights the
+    experiment's training really started from: captured here as training begins."""
+    import copy
+    import importlib
+
+    import torch
+
+    from nnbook import experiments
+    from nnbook.present.common import initial_model
+
+    study = importlib.import_module(f"nnbook.studies.{module}")
+    seen = {}
+
+    def capture(config, ds, model, desc="training"):
+        seen.setdefault("start", copy.deepcopy(model.state_dict()))
+        return real(config, ds, model, desc)
+
+    real = study.classify
+    monkeypatch.setattr(study, "classify", capture)
+    result = experiments.run(name, "quick", seed=3, **config)
+    rebuilt = initial_model(result).state_dict()
+    assert seen["start"].keys() == rebuilt.keys()
+    for key, tensor in seen["start"].items():
+        assert torch.equal(tensor, rebuilt[key]), key
+    trained = result.model.state_dict() if hasattr(result, "model") and result.model else None
+    assert trained is None or not all(torch.equal(trained[k].cpu(), rebuilt[k]) for k in rebuilt)

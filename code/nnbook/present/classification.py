@@ -15,15 +15,14 @@ from .. import findings as F
 from .. import lecture, losses
 from ..data import load
 from ..experiments import current_profile
-from ..models import MLP
 from ..plots import classification as cplots
 from ..plots import cnn as cnnplots
-from ..train import set_seed
 from . import Table, View, register
 from .common import (
     at_shift,
     by_direction,
     cell,
+    initial_model,
     mean,
     not_comparable,
     prov,
@@ -416,8 +415,7 @@ def blank_move_spread(result, blank) -> float:
     """For the 784-h-10 network of ``result``: the largest, over hidden nodes, standard
     deviation of the change W − W₀ of the first-layer weights over the ``blank`` pixels
     (0: every blank pixel of a node moved by the same amount)."""
-    set_seed(result["seed"])
-    start = MLP([784, result["config"]["hidden"], 10]).net[0].weight.detach()
+    start = initial_model(result).net[0].weight.detach()
     moved = result.model.net[0].weight.detach().cpu() - start
     return float(moved[:, torch.as_tensor(blank)].std(1).max())
 
@@ -522,8 +520,7 @@ def mnist_mlp(profile=None, seed_offset: int = 0) -> View:
               "text")
 
     def dead_at_start(r):
-        set_seed(r["seed"])
-        return int((active_fraction(MLP([784, r["config"]["hidden"], 10]), X_train) == 0).sum())
+        return int((active_fraction(initial_model(r), X_train) == 0).sum())
 
     start_dead = [dead_at_start(r) for rs in nets.values() for r in rs]
     v.add(Finding("alive-at-start", "before training every hidden node of both networks is "

@@ -15,15 +15,15 @@ from .. import anatomy, lecture
 from .. import findings as F
 from ..data import load
 from ..experiments import current_profile, get
-from ..models import CNN, build_cnn
+from ..models import CNN
 from ..plots import cnn as cplots
-from ..train import set_seed
 from . import Table, View, register
 from .common import (
     at_shift,
     by_direction,
     cell,
     drop,
+    initial_model,
     mean,
     not_comparable,
     prov,
@@ -87,8 +87,7 @@ def _curve(results) -> tuple[list[float], list[list[float]], list[list[float]]]:
 
 def _moved(model, result) -> dict[str, float]:
     """‖W − W₀‖ / ‖W₀‖ of conv1 and fc1: how far training moved them from their start."""
-    set_seed(result["seed"])
-    start = build_cnn(result["config"]["arch"], result["config"]["augment_shift"])
+    start = initial_model(result)
     now, then = dict(model.named_parameters()), dict(start.named_parameters())
     out = {}
     for layer in ("conv1", "fc1"):
@@ -229,8 +228,7 @@ def mnist_cnn(profile=None, seed_offset: int = 0) -> View:
         "MNIST: one or two pooling stages", [prov(base), prov(pooled)])
 
     def filters():
-        set_seed(base[0]["seed"])
-        start = _core(build_cnn("lecture")).conv1.weight.detach()[:, 0].numpy()
+        start = _core(initial_model(base[0])).conv1.weight.detach()[:, 0].numpy()
         return cplots.filters(start, _core(model).conv1.weight.detach().cpu()[:, 0].numpy(),
                               [prov(base[:1])])
 

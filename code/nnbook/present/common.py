@@ -23,6 +23,17 @@ def runs(name: str, profile: str | None = None, seed_offset: int = 0, seed_list=
     return run_seeds(name, profile, chosen, **overrides)
 
 
+def initial_model(result: dict):
+    """The network ``result``'s training started from. :func:`nnbook.experiments.run` seeds
+    the generators with the result's seed and the experiment builds its model first, so
+    seeding again and building the model again (the experiment's ``build_model``) gives
+    the same initial weights: the one place the views rebuild them."""
+    from ..train import set_seed
+
+    set_seed(result["seed"])
+    return get(result["experiment"]).build_model(result["config"])
+
+
 def test_acc(results) -> list[float]:
     return [r["metrics"]["test_acc"] for r in results]
 
