@@ -24,9 +24,9 @@ import sys
 import time
 
 import torch
+from bench import _cpu_seconds, machine
 
 from nnbook import data as datamod
-from nnbook.bench import _cpu_seconds, machine
 from nnbook.models import CNN
 from nnbook.train import TrainConfig, fit, set_seed
 

@@ -26,10 +26,10 @@ import sys
 import time
 
 import torch
+from bench import others_cpu_share
 from torch import nn
 
 from nnbook import data as datamod
-from nnbook.bench import others_cpu_share
 from nnbook.models import CNN
 from nnbook.train import TrainConfig, bf16_supported, fit, pick_device, set_seed
 

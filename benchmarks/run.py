@@ -1,4 +1,4 @@
-"""Speed benchmarks of the book (see nnbook.bench): python benchmarks/run.py [--json PATH]."""
+"""Speed benchmarks of the book (benchmarks/bench.py): python benchmarks/run.py [--json PATH]."""
 
 import sys
 

@@ -1,4 +1,11 @@
+import sys
+from pathlib import Path
+
 import pytest
+
+# The speed benchmark is the book's tooling in benchmarks/, not part of the package:
+# tests import it as ``bench`` (as ``python -m nnbook bench`` does).
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
 
 @pytest.fixture(autouse=True)

@@ -1,9 +1,11 @@
-"""The speed benchmark (nnbook.bench): its reference network, arithmetic count and table."""
+"""The speed benchmark (benchmarks/bench.py): its reference network, arithmetic count and table."""
 
+from pathlib import Path
+
+import bench
 import pytest
 import torch
 
-from nnbook import bench
 from nnbook.models import CNN, flops_per_image
 from nnbook.train import set_seed
 
@@ -90,3 +92,17 @@ def test_compare_runs_both_recipes_in_their_own_processes():
     assert 0 <= r["cnn_accuracy"]["nnbook_test_acc"] <= 1
     assert r["cnn_eval"]["nnbook_shifted_images_per_s"]["median"] > 0
     assert 0 < r["limit"]["nnbook_fraction"]["median"]
+
+
+def test_the_bench_command_is_a_thin_entry_point(monkeypatch, capsys, tmp_path):
+    """``python -m nnbook bench`` runs benchmarks/bench.py of the checkout (the package holds
+    no benchmark machinery); without a checkout it says so in one line."""
+    import nnbook
+    from nnbook import __main__ as cli
+
+    assert not (Path(nnbook.__file__).parent / "bench.py").exists()
+    assert cli.benchmarks() is bench
+    monkeypatch.setattr(cli, "__file__", str(tmp_path / "site" / "nnbook" / "__main__.py"))
+    assert cli.main(["bench", "--help"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "benchmarks/bench.py" in err and "clone" in err

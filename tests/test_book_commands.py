@@ -27,9 +27,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import bench
 import pytest
 
-from nnbook import bench, errors, experiments, variation
+from nnbook import errors, experiments, variation
 from nnbook.__main__ import main, parser, run_arguments
 from nnbook.present import reproduction as reproduce
 

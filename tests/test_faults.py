@@ -33,13 +33,13 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import bench
 import numpy as np
 import pytest
 import torch
 
 from nnbook import (
     backprop,
-    bench,
     cache,
     configspec,
     data,

@@ -223,10 +223,28 @@ def _settings_text() -> str:
     return "\n".join(lines)
 
 
+def benchmarks():
+    """The speed benchmark, ``benchmarks/bench.py`` of the source checkout this package runs
+    from (it is the book's tooling, not part of the package); one line where there is none."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "bench.py"
+    if not path.is_file():
+        raise ConfigError(f"python -m nnbook bench runs benchmarks/bench.py of the book's "
+                          f"source checkout, and there is none at {path.parent}: run it from "
+                          "a clone of the repository (pip install -e .)")
+    if "bench" not in sys.modules:  # importable by name: its worker processes import it
+        sys.path.insert(0, str(path.parent))
+    return importlib.import_module("bench")
+
+
 def _main(argv: list[str]) -> int:
     if argv[:1] in (["bench"], ["reproduce"], ["variation"]):  # parse their own options
         import importlib
 
+        if argv[0] == "bench":
+            return benchmarks().main(argv[1:])
         module = {"reproduce": ".present.reproduction"}.get(argv[0], f".{argv[0]}")
         return importlib.import_module(module, __package__).main(argv[1:])
     args = parser().parse_args(argv)

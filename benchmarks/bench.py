@@ -22,8 +22,10 @@ prints each recipe's CNN step as a fraction of that limit. ``--precision fp32``
 runs nnbook without bf16 on a CPU that has it. Optionally the whole quick-profile
 book build is timed, cold (empty caches) and warm.
 
-Run with ``python -m nnbook bench [--precision P] [--json PATH] [--book]`` (or
-``python benchmarks/run.py``). Explained in the README ("Speed").
+This is the benchmark's machinery; it lives in the source checkout's ``benchmarks/``,
+not in the package the book imports. Run it with ``python -m nnbook bench [--precision P]
+[--json PATH] [--book]`` (a thin entry point that loads this file), ``make bench`` or
+``python benchmarks/run.py``. Explained in the README ("Speed").
 """
 
 from __future__ import annotations
@@ -44,11 +46,11 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from . import data as datamod
-from . import shifts
-from .data import reference_loader
-from .models import CNN, MLP
-from .train import (
+from nnbook import data as datamod
+from nnbook import shifts
+from nnbook.data import reference_loader
+from nnbook.models import CNN, MLP
+from nnbook.train import (
     TrainConfig,
     bf16_supported,
     evaluate,
@@ -520,7 +522,7 @@ def machine() -> dict:
 
 def parser():
     """The options of ``python -m nnbook bench`` (usage errors are one line)."""
-    from .errors import OneLineParser
+    from nnbook.errors import OneLineParser
 
     p = OneLineParser(prog="nnbook bench", description=__doc__.splitlines()[0])
     p.add_argument("--steps", type=int, default=60, help="batches per timed round")
@@ -547,7 +549,7 @@ def parser():
 
 def _json_target(text: str) -> Path:
     """The ``--json`` path, checked before any benchmark runs (not after a minute of it)."""
-    from .errors import ConfigError
+    from nnbook.errors import ConfigError
 
     path = Path(text).expanduser()
     if path.is_dir():
@@ -564,8 +566,8 @@ def _json_target(text: str) -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m nnbook bench``; errors and Ctrl-C end in one line (``nnbook.__main__``)."""
-    from .configspec import finite_json
-    from .errors import ConfigError
+    from nnbook.configspec import finite_json
+    from nnbook.errors import ConfigError
 
     args = parser().parse_args(argv)
     if args.steps < 1 or args.rounds < 1 or args.accuracy_steps < 0 or args.accuracy_seeds < 1 \
@@ -574,7 +576,7 @@ def main(argv: list[str] | None = None) -> int:
                           "--accuracy-steps and --eval-images non-negative")
     chapters = None
     if args.book_chapters is not None:
-        repo_book = Path(__file__).resolve().parents[2] / "book"
+        repo_book = Path(__file__).resolve().parents[1] / "book"
         chapters = [c.strip().removesuffix(".md") for c in args.book_chapters.split(",")]
         missing = [c for c in chapters if not (repo_book / f"{c}.md").is_file()]
         if not args.book or missing or not all(chapters):
@@ -593,7 +595,7 @@ def main(argv: list[str] | None = None) -> int:
                            max_others=args.max_others, eval_images=args.eval_images))
     if args.book:
         print("timing the book build (cold, warm) and nbval ...", file=sys.stderr)
-        results["book"] = time_book(Path(__file__).resolve().parents[2], chapters)
+        results["book"] = time_book(Path(__file__).resolve().parents[1], chapters)
     print(format_table(results), flush=True)
     if target is not None:
         text = json.dumps(finite_json(results), indent=1, allow_nan=False)
