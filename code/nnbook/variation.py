@@ -244,27 +244,9 @@ def bands(in_dir: Path, profile: str, target: Path = BANDS_FILE) -> dict:
         data.update(r["data"])
     out = {}
     for gk, vals in sorted(values.items()):
-        kind, bound = kinds[gk]
-        other_seeds = None
-        if kind in ("count", "config"):
-            # exact across machines for the seeds the book runs; other seed sets may
-            # give other counts (a seed shown, a verdict decided by noise): recorded
-            base = [v for v, off in zip(vals, offsets[gk], strict=True) if off == 0] or vals
-            others = sorted({json.dumps(v) for v, off in zip(vals, offsets[gk], strict=True)
-                             if off != 0} - {json.dumps(v) for v in base})
-            vals, other_seeds = base, others or None
-        b = band(kind, vals, bound)
-        if b is None and kind != "text":
-            continue
-        numeric = [float(v) for v in vals if isinstance(v, (int, float)) and v is not None
-                   and math.isfinite(float(v))]
-        out[gk] = {"kind": kind, "band": b, "measured": {
-            "n": len(vals), "min": min(numeric) if numeric else None,
-            "max": max(numeric) if numeric else None,
-            "mean": statistics.fmean(numeric) if numeric else None,
-            "sd": statistics.stdev(numeric) if len(numeric) > 1 else 0.0}}
-        if other_seeds:
-            out[gk]["measured"]["other_seeds"] = other_seeds
+        entry = _band_entry(*kinds[gk], vals, offsets[gk])
+        if entry is not None:
+            out[gk] = entry
     envs = sorted({json.dumps(r["env"], sort_keys=True) + " cpu=" + r["cpu"] for r in records})
     doc = json.loads(target.read_text()) if target.is_file() else {}
     doc = {k: v for k, v in doc.items() if k in ("quick", "full")}  # nothing older survives
@@ -292,6 +274,32 @@ def bands(in_dir: Path, profile: str, target: Path = BANDS_FILE) -> dict:
     doc[profile] = new
     target.write_text(json.dumps(doc, indent=1, sort_keys=True) + "\n")
     return doc[profile]
+
+
+def _band_entry(kind: str, bound, vals: list, offsets: list) -> dict | None:
+    """One glued number's band over its measured values, with what was measured (None for
+    a number no band holds)."""
+    other_seeds = None
+    if kind in ("count", "config"):
+        # exact across machines for the seeds the book runs; other seed sets may
+        # give other counts (a seed shown, a verdict decided by noise): recorded
+        base = [v for v, off in zip(vals, offsets, strict=True) if off == 0] or vals
+        others = sorted({json.dumps(v) for v, off in zip(vals, offsets, strict=True)
+                         if off != 0} - {json.dumps(v) for v in base})
+        vals, other_seeds = base, others or None
+    b = band(kind, vals, bound)
+    if b is None and kind != "text":
+        return None
+    numeric = [float(v) for v in vals if isinstance(v, (int, float)) and v is not None
+               and math.isfinite(float(v))]
+    entry = {"kind": kind, "band": b, "measured": {
+        "n": len(vals), "min": min(numeric) if numeric else None,
+        "max": max(numeric) if numeric else None,
+        "mean": statistics.fmean(numeric) if numeric else None,
+        "sd": statistics.stdev(numeric) if len(numeric) > 1 else 0.0}}
+    if other_seeds:
+        entry["measured"]["other_seeds"] = other_seeds
+    return entry
 
 
 def _merge_views(old: dict, new: dict, glues: list, views: list) -> dict:
