@@ -234,7 +234,7 @@ def test_mnist_mlp_view_from_tiny_runs(monkeypatch):
     assert v.numbers["acc32"].value == pytest.approx(100 * v.claims["mnist-mlp-32"][0].shown.mean)
     assert all(v.findings[name].holds for name in ("blank-at-border", "blank-move-together",
                                                   "alive-at-start"))
-    assert v.numbers["params10"].value == 7960 and v.numbers["params32"].value == 25450
+    assert [v.results[k][0]["metrics"]["parameters"] for k in ("mlp10", "mlp32")] == [7960, 25450]
     assert v.numbers["dead10"].value.count("(seed ") == 3  # one count per seed
     for fig in (v.figure("curves"), v.figure("shift_chart"), v.figure("hidden")):
         drawn(fig)

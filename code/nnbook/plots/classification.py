@@ -21,7 +21,7 @@ from matplotlib.ticker import MaxNLocator
 from .. import losses
 from ..errors import ConfigError
 from . import PALETTE, image_grid
-from .cnn import band, notes
+from .cnn import band, learning_curves, notes, shift_curves
 
 RING_COLOURS = (PALETTE[0], PALETTE[1])
 
@@ -90,6 +90,26 @@ def loss_compare(epochs, curves: list[tuple], finals: list[tuple], provenance: l
     fig.tight_layout()
     notes(fig, provenance)
     return fig
+
+
+def _per_seed(histories, key: str) -> list[list]:
+    """One row per seed: ``key`` of every entry of that seed's history."""
+    return [[entry[key] for entry in history] for history in histories]
+
+
+def _epochs(histories) -> tuple[list, list, list]:
+    """Epochs, training and test accuracy per seed, from every seed's history (entries with
+    ``epoch``, ``train_acc`` and ``test_acc``)."""
+    return ([e["epoch"] for e in histories[0]], _per_seed(histories, "train_acc"),
+            _per_seed(histories, "test_acc"))
+
+
+def loss_histories(histories: dict, finals: list[tuple], provenance: list[str] = ()):
+    """:func:`loss_compare` from every seed's MNIST history per loss (``histories``: loss
+    label -> one list of ``{"epoch": ..., "test_acc": ...}`` per seed)."""
+    epochs = [e["epoch"] for e in next(iter(histories.values()))[0]]
+    curves = [(label, _per_seed(hs, "test_acc")) for label, hs in histories.items()]
+    return loss_compare(epochs, curves, finals, provenance)
 
 
 # ----------------------------------------------------------------------------- two rings
@@ -187,7 +207,32 @@ def rings_progress(losses_per_seed, steps, train_per_seed, test_per_seed,
     return fig
 
 
+def rings_snapshots(losses_per_seed, snapshots_per_seed, provenance: list[str] = ()):
+    """:func:`rings_progress` from every seed's snapshots (entries with ``step``,
+    ``train_acc`` and ``test_acc``; the same steps on every seed)."""
+    steps = [s["step"] for s in snapshots_per_seed[0]]
+    return rings_progress(losses_per_seed, steps, _per_seed(snapshots_per_seed, "train_acc"),
+                          _per_seed(snapshots_per_seed, "test_acc"), provenance)
+
+
 # ----------------------------------------------------------------------------- MNIST, MLPs
+
+def mlp_curves(series: list[tuple], provenance: list[str] = ()):
+    """:func:`nnbook.plots.cnn.learning_curves` of two-layer networks from every seed's curve
+    on the monitor images: ``series`` holds ``(label, curves)``, one curve per seed (entries
+    with ``epoch``, ``train_acc`` and ``test_acc``)."""
+    return learning_curves([(label, *_epochs(curves)) for label, curves in series],
+                           "MNIST: accuracy during training (monitor images, evaluation mode)",
+                           provenance)
+
+
+def mlp_shifts(series: list[tuple], lecture: dict, provenance: list[str] = ()):
+    """:func:`nnbook.plots.cnn.shift_curves` of two-layer networks: ``series`` holds ``(label,
+    per_seed)``, per seed the mean accuracy over the four directions at shifts 0 to 4;
+    ``lecture`` the lecture's accuracy by shift (its network's size is not stated)."""
+    return shift_curves([(label, list(range(5)), per_seed) for label, per_seed in series],
+                        [("lecture: 2-layer net (size not stated)", lecture, None)],
+                        "MNIST: two-layer networks against shifted test digits", provenance)
 
 def hidden_weights(W, titles=None, provenance: list[str] = ()):
     """The first layer's weights of a 784-h-10 network, one 28x28 image per hidden node
@@ -200,6 +245,14 @@ def hidden_weights(W, titles=None, provenance: list[str] = ()):
                      size=1.7, symmetric=True)
     notes(fig, provenance)
     return fig
+
+
+def hidden_activity(W, active, provenance: list[str] = ()):
+    """:func:`hidden_weights`, each node titled with the fraction ``active`` of the images on
+    which it is active ("dead": on none)."""
+    titles = [f"node {i}: " + ("dead" if a == 0 else f"active {100 * a:.0f} %")
+              for i, a in enumerate(active)]
+    return hidden_weights(W, titles, provenance)
 
 
 def overfit_panels(panels: list[tuple], provenance: list[str] = ()):
@@ -222,3 +275,9 @@ def overfit_panels(panels: list[tuple], provenance: list[str] = ()):
     fig.tight_layout()
     notes(fig, provenance)
     return fig
+
+
+def overfit_histories(panels: list[tuple], provenance: list[str] = ()):
+    """:func:`overfit_panels` from ``(title, histories)`` per training-set size: every seed's
+    history (entries with ``epoch``, ``train_acc`` and ``test_acc``)."""
+    return overfit_panels([(title, *_epochs(hs)) for title, hs in panels], provenance)

@@ -198,3 +198,9 @@ def shift_study(panels: list[tuple], provenance: list[str] = ()):
     fig.tight_layout()
     notes(fig, provenance)
     return fig
+
+
+def layer_channels(maps, layer: str, provenance: list[str] = ()):
+    """:func:`channel_maps` of layer ``layer``, titled with the channels' number and size."""
+    return channel_maps(maps, f"{len(maps)} channels of {layer} ({maps.shape[1]}×{maps.shape[2]} "
+                        "each), white = large", provenance)

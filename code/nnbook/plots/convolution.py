@@ -4,8 +4,9 @@ kernels, locality, translation, CNN diagrams and pooling. (Trained CNNs:
 
 Each function draws what :mod:`nnbook.present.convolution` hands it (kernels and
 their outputs, the stages of a real network from :mod:`nnbook.anatomy`, measured
-changes per seed) and returns a matplotlib figure. Call :func:`nnbook.plots.use_style`
-first.
+changes per seed) and returns a matplotlib figure; :func:`shifted_convolution` and
+:func:`pooled_photo` compute their panels from an image with :mod:`nnbook.kernels`.
+Call :func:`nnbook.plots.use_style` first.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.patches import FancyArrowPatch, Rectangle
 
+from .. import kernels
 from . import PALETTE
 from .cnn import notes
 
@@ -113,6 +115,18 @@ def translation_figure(panels: dict, name: str, dy: int, dx: int, error: float):
     fig.suptitle(f"largest difference away from the border: {error:.1e}", fontsize=10, y=0.02)
     fig.tight_layout()
     return fig
+
+
+def shifted_convolution(image, name: str, dy: int, dx: int, error: float):
+    """:func:`translation_figure` for kernel ``name`` (border 'zero') and ``image`` shifted
+    ``dy`` down and ``dx`` right; ``error``: the largest difference away from the border."""
+    W = kernels.kernel(name)
+    out = kernels.convolve(image, W, border="zero")
+    moved = kernels.shift(image, dy, dx)
+    out_moved = kernels.convolve(moved, W, border="zero")
+    panels = {"image": image, "moved": moved, "out": out, "out_moved": out_moved,
+              "diff": np.abs(out_moved - kernels.shift(out, dy, dx))}
+    return translation_figure(panels, name, dy, dx, error)
 
 
 # ----------------------------------------------------------------------------- architecture
@@ -225,6 +239,12 @@ def pooling_on_image(image, pooled: dict):
             _grey(axes[r, c], out, f"{kind}-pool {size}×{size}: {out.shape[0]}×{out.shape[1]}")
     fig.tight_layout()
     return fig
+
+
+def pooled_photo(image, sizes=(2, 4, 8)):
+    """:func:`pooling_on_image` with max and average pooling in windows of ``sizes``."""
+    return pooling_on_image(image, {kind: [(s, kernels.pool(image, kind, s)) for s in sizes]
+                                    for kind in ("max", "avg")})
 
 
 def pooling_invariance(curves: dict, shifts, provenance: list[str] = ()):

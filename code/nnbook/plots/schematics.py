@@ -178,6 +178,20 @@ def padding_and_stride(n: int = 5, k: int = 3, settings=((0, 1), (1, 1), (1, 2))
     return fig
 
 
+#: The colour of each of the three input channels of :func:`multichannel_convolution`.
+CHANNEL_TINTS = (PALETTE[0], PALETTE[2], PALETTE[3])
+
+
+def _shaded(M, colour, lo=None, hi=None):
+    """Fill colours for the cells of ``M``: ``colour`` blended with white according to the
+    value (from ``lo``, palest, to ``hi``; by default the smallest and largest value)."""
+    lo = M.min() if lo is None else lo
+    hi = M.max() if hi is None else hi
+    t = (M - lo) / ((hi - lo) or 1.0)
+    rgb = np.array(plt.matplotlib.colors.to_rgb(colour))
+    return [[tuple(1 - (0.15 + 0.7 * v) * (1 - rgb)) for v in row] for row in t]
+
+
 def multichannel_convolution(c_out: int = 4, seed: int = 1):
     """One output channel of a layer with C_in = 3 input channels: each input channel
     ``I_d`` is convolved with its own kernel slice ``W_{c,d}`` and the three results
@@ -190,35 +204,36 @@ def multichannel_convolution(c_out: int = 4, seed: int = 1):
     c_in, n, k = 3, 5, 3
     X = rng.integers(0, 4, size=(c_in, n, n)).astype(float)
     W = rng.integers(-1, 2, size=(c_in, k, k)).astype(float)
+    cell, row_h = 0.42, 2.75
+    fig, ax = _canvas((8.6, 7.4), (-1.2, 10.8), (-4.9, 3 * row_h + 0.4))
+    _one_output_channel(ax, X, W, cell, row_h)
+    # second row: C_out such kernels (each a stack of C_in slices) give C_out channels
+    _layer_of_kernels(ax, c_out, c_in, k)
+    return fig
+
+
+def _one_output_channel(ax, X, W, cell: float, row_h: float):
+    """The top of :func:`multichannel_convolution`: each input channel ``X[d]`` convolved
+    with its kernel slice ``W[d]``, the maps summed with a bias into ``f_c``; ``cell``: the
+    side of a cell, ``row_h``: the height of one input channel's row."""
+    c_in, n, k = len(X), X.shape[1], W.shape[1]
     maps = np.array([kernels.convolve(X[d], W[d]) for d in range(c_in)])
     f = maps.sum(0) + 0.5  # plus a bias b_c (a constant: the shading does not show it)
-    tints = [PALETTE[0], PALETTE[2], PALETTE[3]]
-    cell, row_h = 0.42, 2.75
-
-    def shaded(M, colour, lo=None, hi=None):
-        """Fill colours: ``colour`` blended with white according to the value."""
-        lo = M.min() if lo is None else lo
-        hi = M.max() if hi is None else hi
-        t = (M - lo) / ((hi - lo) or 1.0)
-        rgb = np.array(plt.matplotlib.colors.to_rgb(colour))
-        return [[tuple(1 - (0.15 + 0.7 * v) * (1 - rgb)) for v in row] for row in t]
-
     x_in, x_w, x_map, x_sum, x_f = 0.0, 3.0, 5.4, 7.9, 9.0
-    fig, ax = _canvas((8.6, 7.4), (-1.2, 10.8), (-4.9, 3 * row_h + 0.4))
     y_mid = 1.5 * row_h - 0.2
     for d in range(c_in):
         y_top = (c_in - d) * row_h - 0.2
         yc = y_top - n * cell / 2
-        _cells(ax, X[d], x_in, y_top, cell, shaded(X[d], tints[d]), edge="white")
+        _cells(ax, X[d], x_in, y_top, cell, _shaded(X[d], CHANNEL_TINTS[d]), edge="white")
         ax.text(x_in - 0.25, yc, f"$I_{d + 1}$", ha="right", va="center", fontsize=12)
         ax.text((x_in + n * cell + x_w) / 2, yc, "∗", ha="center", va="center", fontsize=18)
         y_w = yc + k * cell / 2
-        _cells(ax, W[d], x_w, y_w, cell, shaded(W[d], "#444444", -1, 1), edge="white")
+        _cells(ax, W[d], x_w, y_w, cell, _shaded(W[d], "#444444", -1, 1), edge="white")
         ax.text(x_w + k * cell / 2, y_w + 0.12, f"$W_{{c,{d + 1}}}$", ha="center",
                 va="bottom", fontsize=11)
         _arrow(ax, (x_w + k * cell + 0.15, yc), (x_map - 0.15, yc))
         y_m = yc + (n - k + 1) * cell / 2
-        _cells(ax, maps[d], x_map, y_m, cell, shaded(maps[d], tints[d]), edge="white")
+        _cells(ax, maps[d], x_map, y_m, cell, _shaded(maps[d], CHANNEL_TINTS[d]), edge="white")
         ax.text(x_map + 1.5 * cell, y_m + 0.12, f"$W_{{c,{d + 1}}} * I_{d + 1}$",
                 ha="center", va="bottom", fontsize=10)
         _arrow(ax, (x_map + 3 * cell + 0.1, yc), (x_sum - 0.33, y_mid + 0.2 * (1 - d)),
@@ -227,14 +242,18 @@ def multichannel_convolution(c_out: int = 4, seed: int = 1):
     ax.text(x_sum, y_mid, "Σ", ha="center", va="center", fontsize=14, zorder=7)
     ax.text(x_sum, y_mid - 0.45, "$+\\,b_c$", ha="center", va="top", fontsize=12)
     _arrow(ax, (x_sum + 0.32, y_mid), (x_f - 0.1, y_mid))
-    _cells(ax, f, x_f, y_mid + 1.5 * cell, cell, shaded(f, "#333333"), edge="white")
+    _cells(ax, f, x_f, y_mid + 1.5 * cell, cell, _shaded(f, "#333333"), edge="white")
     ax.text(x_f + 1.5 * cell, y_mid + 1.5 * cell + 0.12, "$f_c$", ha="center", va="bottom",
             fontsize=12)
     ax.text(4.8, 3 * row_h + 0.25,
             r"one output channel:  $f_c = b_c + \sum_{d=1}^{C_\mathrm{in}} W_{c,d} * I_d$,"
             r"  $C_\mathrm{in} = 3$", ha="center", va="bottom", fontsize=11.5)
 
-    # second row: C_out such kernels (each a stack of C_in slices) give C_out channels
+
+def _layer_of_kernels(ax, c_out: int, c_in: int, k: int):
+    """The second row of :func:`multichannel_convolution`: ``c_out`` kernels, each a stack
+    of ``c_in`` slices of ``k × k``, give ``c_out`` output channels; the weight tensor's
+    shape and the number of weights."""
     ax.plot([-1.0, 10.6], [-0.55, -0.55], color="#bbbbbb", lw=0.8)
     cin, cout = r"$C_\mathrm{in}$", r"$C_\mathrm{out}$"
     ax.text(4.8, -0.8, f"a layer: {cout} such kernels give {cout} output channels "
@@ -243,7 +262,7 @@ def multichannel_convolution(c_out: int = 4, seed: int = 1):
     for c in range(c_out):
         x0 = 0.3 + step * c
         for d in range(c_in - 1, -1, -1):  # a stack of slices, the first in front
-            ax.add_patch(Rectangle((x0 + 0.12 * d, y0 + 0.12 * d), s, s, fc=tints[d],
+            ax.add_patch(Rectangle((x0 + 0.12 * d, y0 + 0.12 * d), s, s, fc=CHANNEL_TINTS[d],
                                    ec="white", alpha=0.85))
         ax.text(x0 + s / 2 + 0.12, y0 - 0.12, f"$W_{{{c + 1}}}, b_{{{c + 1}}}$",
                 ha="center", va="top", fontsize=10)
@@ -258,7 +277,6 @@ def multichannel_convolution(c_out: int = 4, seed: int = 1):
     ax.text(4.8, -4.15, f"{cout}·({k * k}·{cin} + 1) = {c_out}·({k * k}·{c_in} + 1) = "
             f"{c_out * (k * k * c_in + 1)} weights, whatever the image size",
             ha="center", va="top", fontsize=10, color=TEXT_GREY)
-    return fig
 
 
 # ----------------------------------------------------------------------------- ResNet
