@@ -47,13 +47,25 @@ def test_nothing_is_bolted_onto_a_view():
         v.figure("chart")
 
 
-def test_every_number_and_finding_names_the_line_that_declared_it():
-    v = present.view("softmax")
+def _declared_where_it_says(name: str) -> None:
+    v = present.view(name)
     assert set(v.sites) == set(v.numbers) | {f"finding:{n}" for n in v.findings}
     for key, site in v.sites.items():
         path, line = site.rsplit(":", 1)
         text = (CODE / path).read_text().splitlines()[int(line) - 1]
-        assert re.search(r"\bv\.(num|add|sample)\(", text), (key, site, text)
+        assert re.search(r"\bv\.(num|add|sample)\(", text), (name, key, site, text)
+
+
+def test_every_number_and_finding_names_the_line_that_declared_it():
+    _declared_where_it_says("softmax")
+
+
+@pytest.mark.book
+@pytest.mark.parametrize("name", sorted(present.views()))
+def test_every_views_numbers_name_their_declaring_line(name):
+    """Every view (from the build's cache, which the book filled): each number and finding
+    points at a line that declares it (``python -m nnbook view`` prints these)."""
+    _declared_where_it_says(name)
 
 
 def test_the_view_command_prints_numbers_bands_sites_and_findings(capsys):
