@@ -18,7 +18,7 @@ planted in the cache is never opened blocking, read or written), temporary files
 created with ``O_EXCL`` under unguessable names, and a lock file must be a regular
 file with one link. So nothing outside the cache is ever written, truncated or
 removed. Strings read from an entry are escaped where they are shown
-(:func:`nnbook.errors.printable`, :func:`nnbook.report.markdown_text`), and a result
+(:func:`nnbook.errors.printable`, :func:`nnbook.present.report.markdown_text`), and a result
 that another user wrote says so (``result["cache"]["owner"]``; the command line
 prints a note).
 

@@ -49,7 +49,7 @@ class Result(TypedDict):
 
     An experiment whose result keeps no training history with a ``precision`` may add
     ``arithmetic`` (a string: ``fp32``, ``bf16`` or ``float64 (NumPy)``), so that every
-    provenance line can name the arithmetic (:func:`nnbook.report.arithmetic`).
+    provenance line can name the arithmetic (:func:`nnbook.present.report.arithmetic`).
     """
 
     experiment: str
