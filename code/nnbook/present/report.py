@@ -109,27 +109,7 @@ def provenance(result: dict, command: bool = False, markdown: bool = False) -> s
     """One line naming what made a result: experiment, profile, data and sample counts,
     seed, epochs, device, time (and, with ``command``, how to regenerate it). With
     ``markdown`` every string from the result is escaped for Markdown (:func:`markdown_text`)."""
-    if markdown:
-        result = _escaped(result)
-    d = result.get("data", {})
-    n_train, n_test = sample_counts(result)
-    counts = f"{n_train:,} train / {n_test:,} test" if n_train is not None else ""
-    if n_test == 0:
-        counts = f"{n_train:,} points"
-    label = d.get("label", d.get("source", "?"))
-    epochs = result.get("config", {}).get("num_epochs")
-    seeds = result.get("seeds") or result.get("config", {}).get("seeds")
-    parts = [result["experiment"], f"{result['profile']} profile",
-             f"{label} ({counts}, {d.get('source', '?')})",
-             f"seeds {', '.join(map(str, seeds))}" if seeds else f"seed {result['seed']}"]
-    if epochs:
-        parts.append(f"{epochs} epochs")
-    parts += [_machine(result, markdown), f"{result['seconds']:.0f} s"]
-    line = " · ".join(parts)
-    if command and result.get("command"):
-        shown = result["command"] if markdown else f"`{result['command']}`"
-        line += f" · regenerate: {shown}"
-    return line
+    return _line([result], command, markdown)
 
 
 def _machine(result: dict, markdown: bool) -> str:
@@ -174,32 +154,37 @@ def provenance_seeds(results: list, command: bool = False, markdown: bool = Fals
     profile, data and counts, the seeds, epochs, device, precision and total time (and,
     with ``command``, how to regenerate the first seed; ``--seed N`` gives the others).
     With ``markdown`` every string from the results is escaped for Markdown."""
-    if not results:
-        return ""
-    if len(results) == 1:
-        return provenance(results[0], command, markdown)
-    settings = _settings(results[0])
+    return _line(results, command, markdown) if results else ""
+
+
+def _line(results: list, command: bool, markdown: bool) -> str:
+    """The provenance line of one result, or of the seeds of one configuration (which
+    names the settings that differ from the profile's and the total time)."""
+    many = len(results) > 1
+    settings = _settings(results[0]) if many else ""
     if markdown:
-        results = [_escaped(r) for r in results]
-        settings = markdown_text(settings)
+        results, settings = [_escaped(r) for r in results], markdown_text(settings)
     first = results[0]
     d = first.get("data", {})
     n_train, n_test = sample_counts(first)
     counts = f"{n_train:,} train / {n_test:,} test" if n_train is not None else ""
-    label = d.get("label", d.get("source", "?"))
-    epochs = first.get("config", {}).get("num_epochs")
+    if n_test == 0 and not many:
+        counts = f"{n_train:,} points"
+    seeds = first.get("seeds") or first.get("config", {}).get("seeds")
+    who = ("seeds " + ", ".join(str(r["seed"]) for r in results) if many
+           else f"seeds {', '.join(map(str, seeds))}" if seeds else f"seed {first['seed']}")
     parts = [first["experiment"], f"{first['profile']} profile",
-             f"{label} ({counts}, {d.get('source', '?')})",
-             "seeds " + ", ".join(str(r["seed"]) for r in results)]
+             f"{d.get('label', d.get('source', '?'))} ({counts}, {d.get('source', '?')})", who]
     if settings:
         parts.insert(1, settings)
-    if epochs:
-        parts.append(f"{epochs} epochs")
-    parts += [_machine(first, markdown), f"{sum(r['seconds'] for r in results):.0f} s in all"]
+    if first.get("config", {}).get("num_epochs"):
+        parts.append(f"{first['config']['num_epochs']} epochs")
+    seconds = sum(r["seconds"] for r in results)
+    parts += [_machine(first, markdown), f"{seconds:.0f} s" + (" in all" if many else "")]
     line = " · ".join(parts)
     if command and first.get("command"):
         shown = first["command"] if markdown else f"`{first['command']}`"
-        line += f" · regenerate: {shown} (and `--seed` for the others)"
+        line += f" · regenerate: {shown}" + (" (and `--seed` for the others)" if many else "")
     return line
 
 
