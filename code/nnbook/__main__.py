@@ -226,7 +226,7 @@ def _settings_text() -> str:
 def benchmarks():
     """The speed benchmark, ``benchmarks/bench.py`` of the source checkout this package runs
     from (it is the book's tooling, not part of the package); one line where there is none."""
-    import importlib.util
+    import importlib
     from pathlib import Path
 
     path = Path(__file__).resolve().parents[2] / "benchmarks" / "bench.py"

@@ -127,12 +127,15 @@ class View:
     # -- building a view
     def num(self, key: str, value, kind: str, bound: float | None = None):
         """Add a number; percentages are given as fractions and stored as percent."""
+        return self._put(key, value, kind, bound, _site())
+
+    def _put(self, key: str, value, kind: str, bound, site: str):
         if hasattr(value, "item") and not isinstance(value, str):  # numpy / torch scalars
             value = value.item()
         if kind in ("percent", "points") and value is not None:
             value = 100 * value
         self.numbers[key] = Number(value, kind, bound)
-        self.sites[key] = _site()
+        self.sites[key] = site
         return value
 
     def sample(self, key: str, label: str, values, kind: str = "percent",
@@ -145,10 +148,9 @@ class View:
         s = Sample(label, tuple(values), percent=share, unit="points" if kind == "points" else "")
         self.samples[key] = s
         site = _site()
-        for name, value, k in ((key, s.mean, kind), (f"{key}_sd", s.sd, "points" if share
-                                                      else kind))[:2 if sd else 1]:
-            self.numbers[name] = Number(100 * value if share else value, k)
-            self.sites[name] = site
+        self._put(key, s.mean, kind, None, site)
+        if sd:
+            self._put(f"{key}_sd", s.sd, "points" if share else kind, None, site)
         return s
 
     def claim(self, key: str, judgement, results: list) -> None:
