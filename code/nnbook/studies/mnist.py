@@ -31,7 +31,9 @@ def _mnist_mlp(config, ds):
           description="784-32-10 network trained on 60000/10000/1000/100 images: "
                       "training and test accuracy per epoch (sizes larger than the data "
                       "are skipped; then the largest available size is added, flagged)",
-          quick=dict(sizes=[60000, 10000, 1000, 100], largest_available=True, hidden=32,
+          # quick: the lecture's sizes up to 10,000 (60,000 images for 30 epochs is the full
+          # profile's); on the offline subset the 4,000 it has stand in for the larger ones
+          quick=dict(sizes=[10000, 1000, 100], largest_available=True, hidden=32,
                      num_epochs=30, batch_size=64, lr=1e-3, optimizer="adam", loss="nll",
                      seed=0),
           full=dict(sizes=[60000, 10000, 1000, 100], largest_available=True, hidden=32,
