@@ -136,6 +136,17 @@ def test_shift_study_evaluates_every_reading(tiny_cnn, monkeypatch):
         experiments.run("shift-study", source="rings")
 
 
+def test_shift_study_evaluates_the_two_layer_networks_too():
+    """Which network did the lecture shift: the 784-10-10 and 784-32-10 networks of
+    mnist-mlp under every reading (the trained network comes from its own experiment)."""
+    study = experiments.run("shift-study", source="mnist-mlp-10", shifts=[1])
+    assert schema.missing_fields(study) == []
+    assert study["source"] == "mnist-mlp-10" and len(study["readings"]) == 16
+    trained = experiments.run("mnist-mlp", hidden=10, cache_only=True)
+    assert trained is not None and trained["config"]["hidden"] == 10
+    assert study["metrics"]["test_acc"] == trained["metrics"]["test_acc"]
+
+
 # ----------------------------------------------------------------------------- findings
 
 def test_comparison_rule_needs_separation_and_three_seeds():

@@ -171,8 +171,9 @@ KEYS: dict[str, Spec] = {
     "monitor": integer(1, 10**6, "training and test images on which the learning curve is "
                                  "measured (fixed, class-balanced)"),
     "evals_per_epoch": integer(1, 100, "points of the learning curve per epoch"),
-    "source": one_of(("mnist-cnn", "fashion-cnn"), "the experiment whose trained CNN the shift "
-                                                   "study evaluates"),
+    "source": one_of(("mnist-cnn", "fashion-cnn", "mnist-mlp-10", "mnist-mlp-32"),
+                     "the trained network the shift study evaluates: an experiment's CNN, or "
+                     "the 784-10-10 / 784-32-10 network of mnist-mlp"),
     "shifts": list_of(integer(1, 13, "pixels"), "shifts in pixels to evaluate", max_len=13),
     # --- seeds
     "seed": _seed("seed of every random choice (data subset, initialisation, shuffling)"),

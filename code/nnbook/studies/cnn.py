@@ -46,20 +46,26 @@ register("fashion-cnn", chapter="Fashion-MNIST", data="fashion-mnist", build_mod
 
 
 @register("shift-study", chapter="Reproducing the lecture",
-          description="the trained CNN of `source` (one seed) on test sets shifted under every "
-                      "reading of 'n pixels': 8 directions x zero fill / wrap-around; "
-                      "evaluation only, the CNN comes from the cache",
+          description="the trained network of `source` (a CNN, or a 2-layer network of "
+                      "mnist-mlp; one seed) on test sets shifted under every reading of "
+                      "'n pixels': 8 directions x zero fill / wrap-around; evaluation only, "
+                      "the network comes from the cache",
           quick=dict(source="mnist-cnn", shifts=[1, 2, 3], seed=0),
           full=dict(source="mnist-cnn", shifts=[1, 2, 3], seed=0),
           seeds=((0,), (0, 1, 2)), uses_runner=True)
 def _shift_study(config, _data, run):
     source = config["source"]
-    if source not in ("mnist-cnn", "fashion-cnn"):
-        raise ConfigError(f"shift-study: source must be mnist-cnn or fashion-cnn, got {source!r}")
+    networks = {"mnist-cnn": ("mnist-cnn", {}), "fashion-cnn": ("fashion-cnn", {}),
+                "mnist-mlp-10": ("mnist-mlp", {"hidden": 10}),
+                "mnist-mlp-32": ("mnist-mlp", {"hidden": 32})}
+    if source not in networks:
+        raise ConfigError(f"shift-study: source must be one of {', '.join(networks)}, "
+                          f"got {source!r}")
     pixels = list(config["shifts"])
     if not pixels or any(not isinstance(p, int) or not 1 <= p <= 13 for p in pixels):
         raise ConfigError(f"shift-study: shifts must be integers from 1 to 13, got {pixels}")
-    trained = run(source, seed=config["seed"], return_model=True)
+    experiment, settings = networks[source]
+    trained = run(experiment, seed=config["seed"], return_model=True, **settings)
     from .. import data as datamod
 
     ds = datamod.load(trained["data"]["dataset"])
@@ -77,5 +83,5 @@ def _shift_study(config, _data, run):
             "source": source, "shifts": pixels, "readings": readings,
             "directions": list(shifts.DIRECTIONS), "fills": list(shifts.FILLS),
             "source_command": trained["command"], "source_seconds": trained["seconds"],
-            "arithmetic": trained["history"][-1]["precision"],  # the CNN's training
+            "arithmetic": trained["history"][-1]["precision"],  # the network's training
             "n_train": trained["n_train"], "n_test": len(y), "data": trained["data"]}
