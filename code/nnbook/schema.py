@@ -197,7 +197,7 @@ class GradientDescentResult(Result):
 
 
 class ShiftStudyResult(Result):
-    source: str           # the trained network evaluated (mnist-cnn, fashion-cnn, mnist-mlp-10, mnist-mlp-32)
+    source: str           # the trained network evaluated: mnist-cnn, fashion-cnn, mnist-mlp-10|32
     shifts: list[int]
     readings: dict[str, list[float]]  # reading name -> accuracy per shift in `shifts`
     directions: list[str]
