@@ -22,7 +22,8 @@ RING_SNAPSHOTS = [50, 150, 250, 350, 500, 3000]
           quick=dict(n=400, noise=0.15, hidden=20, snapshots=RING_SNAPSHOTS, grid=61,
                      lr=0.05, optimizer="sgd", momentum=0.0, loss="nll", seed=0),
           full=dict(n=400, noise=0.15, hidden=20, snapshots=RING_SNAPSHOTS, grid=61,
-                    lr=0.05, optimizer="sgd", momentum=0.0, loss="nll", seed=0))
+                    lr=0.05, optimizer="sgd", momentum=0.0, loss="nll", seed=0),
+          seeds=(tuple(range(10)), tuple(range(10))))  # seconds each: ten seeds
 def _rings(config, _data):
     X, y = datamod.rings(config["n"], config["seed"], config["noise"])
     X_test, y_test = datamod.rings(config["n"], config["seed"] + 1, config["noise"])
