@@ -354,7 +354,7 @@ register("rings", "classification:rings", chapter="rings")
 
 MLP_SHIFTS = (1, 2)          # the lecture's shifted MLP numbers
 LEVEL_TOLERANCE = 0.02       # "levelled off": second half of training moves at most this
-DROP_1, DROP_2 = 0.05, 0.20  # what a shift of one and of two pixels costs at least
+DROP_1, DROP_2 = 0.03, 0.20  # what a shift of one and of two pixels costs at least
 BLANK_BOUND = 1e-6
 BLANK_EDGE = 4
 
