@@ -117,6 +117,29 @@ def test_remeasuring_one_view_replaces_only_its_bands_findings_and_claims(tmp_pa
     assert json.loads(target.read_text())["quick"] == merged
 
 
+def test_each_view_is_judged_by_the_data_its_own_latest_measurement_read(tmp_path):
+    """A view re-measured on new data (the full MNIST) records that data; a view not
+    re-measured keeps the data of its own measurement; widening with builds on other data
+    than a view's bands is refused."""
+    def rec(view, offset, sha):
+        acc = {"acc": {"value": 90.0, "kind": "percent", "bound": None}}
+        return dict(_record({"P": "fp32"}, offset, acc), view=view, glue=view,
+                    data={"mnist": sha} if sha else {})
+
+    target = tmp_path / "bands.json"
+    _write(tmp_path / "all", [rec("a", 0, "old"), rec("b", 0, "old"), rec("c", 0, None)])
+    variation.bands(tmp_path / "all", "quick", target=target)
+    _write(tmp_path / "b", [rec("b", 0, "new")])
+    merged = variation.bands(tmp_path / "b", "quick", target=target)
+    assert variation.data_of_views(merged["measured"], ["a", "b", "c"]) == {
+        "a": {"mnist": "old"}, "b": {"mnist": "new"}, "c": {}}
+    old_style = {"data": {"mnist": "old"}}  # written before the data was kept per view
+    assert variation.data_of_views(old_style, ["c"]) == {"c": {"mnist": "old"}}
+    _write(tmp_path / "a2", [rec("a", 10, "new")])
+    with pytest.raises(ConfigError, match="a measured on other data"):
+        variation.widen(tmp_path / "a2", "quick", target=target)
+
+
 def test_an_interrupted_measurement_resumes_without_repeating_what_it_recorded(
         tmp_path, monkeypatch):
     built = []

@@ -230,6 +230,7 @@ def bands(in_dir: Path, profile: str, target: Path = BANDS_FILE) -> dict:
     held: dict[str, list] = {}
     verdicts: dict[str, dict] = {}
     data: dict[str, str] = {}
+    view_data: dict[str, dict] = {}
     for r in records:
         for key, n in r["numbers"].items():
             gk = f"{r['glue']}.{key}"
@@ -242,6 +243,7 @@ def bands(in_dir: Path, profile: str, target: Path = BANDS_FILE) -> dict:
             counts = verdicts.setdefault(key, {})
             counts[verdict] = counts.get(verdict, 0) + 1
         data.update(r["data"])
+        view_data.setdefault(r["view"], {}).update(r["data"])
     out = {}
     for gk, vals in sorted(values.items()):
         entry = _band_entry(*kinds[gk], vals, offsets[gk])
@@ -263,7 +265,7 @@ def bands(in_dir: Path, profile: str, target: Path = BANDS_FILE) -> dict:
                 "seed_offsets": sorted({r["seed_offset"] for r in records}),
                 "builds": len({(json.dumps(r["env"], sort_keys=True), r["seed_offset"])
                                for r in records}),
-                "data": data}
+                "data": data, "view_data": dict(sorted(view_data.items()))}
     new = {"measured": measured, "bands": out,
            "findings": {k: {"held": sum(v), "of": len(v)} for k, v in sorted(held.items())},
            "claims": dict(sorted(verdicts.items()))}
@@ -314,10 +316,20 @@ def _merge_views(old: dict, new: dict, glues: list, views: list) -> dict:
         merged[part] = dict(sorted({**{k: v for k, v in old[part].items() if not mine(k)},
                                     **new[part]}.items()))
     merged["claims"] = dict(sorted({**old["claims"], **new["claims"]}.items()))
+    merged["measured"]["view_data"] = dict(sorted({
+        **old["measured"].get("view_data", {}), **new["measured"]["view_data"]}.items()))
     merged["measured"]["remeasured"] = [
         r for r in old["measured"].get("remeasured", []) if set(r["views"]) - set(views)
     ] + [dict(new["measured"], views=views)]
     return merged
+
+
+def data_of_views(measured: dict, views) -> dict:
+    """The data (``{dataset: sha256}``) each view's bands were measured on: its latest
+    measurement's, or the whole first measurement's for a view measured before bands
+    recorded the data per view."""
+    own = measured.get("view_data", {})
+    return {v: own.get(v, measured["data"]) for v in views}
 
 
 def widen(in_dir: Path, profile: str, target: Path = BANDS_FILE) -> dict:
@@ -333,6 +345,13 @@ def widen(in_dir: Path, profile: str, target: Path = BANDS_FILE) -> dict:
         new = bands(in_dir, profile, Path(tmp) / "bands.json")
     doc = json.loads(target.read_text())
     old = doc[profile]
+    was = data_of_views(old["measured"], new["measured"]["view_data"])
+    other = sorted(v for v, d in new["measured"]["view_data"].items() if was[v] != d)
+    if other:
+        from .errors import ConfigError
+
+        raise ConfigError(f"variation widen: {', '.join(other)} measured on other data than "
+                          "their bands; measure every build again (variation run, bands)")
     for gk, entry in new["bands"].items():
         before = old["bands"].get(gk)
         if before is None or before["kind"] in ("text", "machine", "roundoff"):
