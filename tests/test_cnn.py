@@ -147,6 +147,22 @@ def test_shift_study_evaluates_the_two_layer_networks_too():
     assert study["metrics"]["test_acc"] == trained["metrics"]["test_acc"]
 
 
+def test_which_network_the_lecture_shifted_is_decided_only_by_separated_seeds():
+    """A network points to the lecture's shifted numbers only if each of at least three
+    seeds is nearer than each seed of the other; overlapping seeds or fewer than three
+    say undecided."""
+    from nnbook.present import cnn as view
+
+    def net(label, per_seed):
+        return view._Study(label, None, [1, 2], {1: 0.87, 2: 0.62}, {"r": per_seed}, None, "r")
+
+    near, far = [[0.87, 0.62], [0.86, 0.63], [0.88, 0.61]], [[0.80, 0.60]] * 3
+    assert "points to the A network" in view._which_verdict(net("A", near), net("B", far))
+    overlap = near[:2] + [[0.79, 0.60]]
+    assert "cannot tell" in view._which_verdict(net("A", overlap), net("B", far))
+    assert "too few" in view._which_verdict(net("A", near[:2]), net("B", far[:2]))
+
+
 # ----------------------------------------------------------------------------- findings
 
 def test_comparison_rule_needs_separation_and_three_seeds():
