@@ -132,7 +132,7 @@ def test_each_view_is_judged_by_the_data_its_own_latest_measurement_read(tmp_pat
     _write(tmp_path / "b", [rec("b", 0, "new")])
     merged = variation.bands(tmp_path / "b", "quick", target=target)
     assert variation.data_of_views(merged["measured"], ["a", "b", "c"]) == {
-        "a": {"mnist": "old"}, "b": {"mnist": "new"}, "c": {}}
+        "a": {"mnist": "old"}, "b": {"mnist": "new"}, "c": {"mnist": "old"}}
     old_style = {"data": {"mnist": "old"}}  # written before the data was kept per view
     assert variation.data_of_views(old_style, ["c"]) == {"c": {"mnist": "old"}}
     _write(tmp_path / "a2", [rec("a", 10, "new")])

@@ -265,7 +265,10 @@ def bands(in_dir: Path, profile: str, target: Path = BANDS_FILE) -> dict:
                 "seed_offsets": sorted({r["seed_offset"] for r in records}),
                 "builds": len({(json.dumps(r["env"], sort_keys=True), r["seed_offset"])
                                for r in records}),
-                "data": data, "view_data": dict(sorted(view_data.items()))}
+                "data": data,
+                # a view that reads no data set itself (the reproduction report, built from
+                # the other views) is held to the data of its whole measurement
+                "view_data": {v: d or dict(data) for v, d in sorted(view_data.items())}}
     new = {"measured": measured, "bands": out,
            "findings": {k: {"held": sum(v), "of": len(v)} for k, v in sorted(held.items())},
            "claims": dict(sorted(verdicts.items()))}
