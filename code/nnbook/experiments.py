@@ -67,6 +67,18 @@ def resolve(name: str, profile: str | None = None, seed: int | None = None,
     return exp, profile, config
 
 
+#: Functions called with every result :func:`run` returns, trained or from the cache
+#: (``python -m nnbook reproduce`` counts and times a build's runs with them:
+#: :mod:`nnbook.progress`).
+ON_RESULT: list = []
+
+
+def _announce(result: Result) -> Result:
+    for hook in list(ON_RESULT):
+        hook(result)
+    return result
+
+
 def run(name: str, profile: str | None = None, seed: int | None = None, use_cache: bool = True,
         return_model: bool = False, cache_only: bool = False, **overrides) -> Result | None:
     """Run experiment ``name`` (or load its cached result) and return the result dict.
@@ -105,7 +117,7 @@ def run(name: str, profile: str | None = None, seed: int | None = None, use_cach
                 else:
                     result.model.eval()
             if hit is not None:
-                return result
+                return _announce(result)
         if cache_only:
             return None
         set_seed(config["seed"])
@@ -139,7 +151,7 @@ def run(name: str, profile: str | None = None, seed: int | None = None, use_cach
         result["cached"] = False
         if return_model:
             result.model = model.eval() if model is not None else None
-        return result
+        return _announce(result)
 
 
 def _problem(result: dict) -> str | None:

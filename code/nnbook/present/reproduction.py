@@ -17,8 +17,9 @@ book`` runs it first, so the chapter "Reproducing the lecture" only reads the ca
 from __future__ import annotations
 
 import sys
+import time
 
-from .. import lecture, present
+from .. import experiments, lecture, present, progress
 from ..experiments import current_profile
 from ..findings import Finding
 from . import Table, View, register
@@ -168,6 +169,9 @@ def parser():
                       description="train what the reproduction report needs (every seed) "
                                   "and print its table")
     p.add_argument("--profile", default=None, help="quick or full (default: $NNBOOK_PROFILE)")
+    p.add_argument("--write-plan", action="store_true",
+                   help="store this build (from an empty cache) as the plan the time-left "
+                        "estimate comes from (code/nnbook/plan.json)")
     return p
 
 
@@ -177,9 +181,36 @@ def main(argv: list[str] | None = None) -> int:
 
     args = parser().parse_args(argv)
     profile = current_profile(args.profile)  # a bad profile fails before anything trains
-    rows = collect(profile, progress=True)
-    for name in ("shift-study", "shift-cure"):  # the other chapters' runs, so that the book
-        print(f"nnbook reproduce: {name} ...", file=sys.stderr, flush=True)  # build trains
-        present.view(name, profile)  # nothing itself
+    tracker = progress.Tracker(profile)
+    experiments.ON_RESULT.append(tracker)
+    started = time.perf_counter()
+    try:
+        tracker.start()
+        rows = collect(profile, progress=True)
+        for name in ("shift-study", "shift-cure"):  # the other chapters' runs, so that the
+            print(f"nnbook reproduce: {name} ...", file=sys.stderr, flush=True)  # book build
+            present.view(name, profile)  # trains nothing itself
+    finally:
+        experiments.ON_RESULT.remove(tracker)
+    trained = sum(s is not None for s in tracker.runs.values())
+    print(f"nnbook reproduce: {len(tracker.runs)} runs, {trained} trained, "
+          f"{len(tracker.runs) - trained} from the cache, in "
+          f"{progress.minutes(time.perf_counter() - started)}", file=sys.stderr, flush=True)
+    _record(tracker, args.write_plan)
     out(markdown_table(HEADER, table_rows(rows)))  # escaped for the terminal
     return 0
+
+
+def _record(tracker, write_plan: bool) -> None:
+    """The runs of this build beside the cache (the plan's test reads them); with
+    ``write_plan``, this build becomes the plan."""
+    from ..cache import Cache
+    from ..errors import warn
+
+    try:
+        tracker.record(Cache().root)
+    except OSError as exc:
+        warn(f"cannot record this build's runs in the cache folder ({exc.strerror or exc})")
+    if write_plan:
+        tracker.write_plan()
+        print(f"nnbook reproduce: plan written to {progress.PLAN_FILE}", file=sys.stderr)

@@ -1,0 +1,103 @@
+"""Progress of a long build (``nnbook.progress``): a line per trained run with the time
+left, estimated from the plan; the plan is the build's real list of runs."""
+
+import io
+import json
+import os
+
+import pytest
+
+from nnbook import experiments, progress
+from nnbook.errors import ConfigError
+
+PROFILE = os.environ.get("NNBOOK_PROFILE") or "quick"
+
+
+def _result(name, seed, seconds, cached=False, **changed):
+    config = dict(experiments.get(name).config("quick"), seed=seed, **changed)
+    return {"experiment": name, "profile": "quick", "seed": seed, "config": config,
+            "seconds": seconds, "cached": cached}
+
+
+def test_a_run_is_named_by_experiment_seed_and_changed_settings():
+    assert progress.run_id(_result("mnist-mlp", 3, 1.0)) == "mnist-mlp seed 3"
+    assert progress.run_id(_result("mnist-cnn", 1, 1.0, arch="extra-pool")) == \
+        'mnist-cnn seed 1 arch="extra-pool"'
+
+
+def test_each_trained_run_prints_a_line_and_the_time_left_scales_with_this_machine():
+    """Plan: three runs of 10, 20 and 30 s. The first takes 20 s here (twice the plan), so
+    the 50 planned seconds left become 100; a cached run counts as done, not as trained."""
+    plan = {"quick": {progress.mode(): {"machine": "ref", "runs": {
+        "rings seed 0": 10.0, "rings seed 1": 20.0, "rings seed 2": 30.0}}}}
+    out = io.StringIO()
+    t = progress.Tracker("quick", plan=plan, out=out)
+    assert t.left() == 60.0
+    t(_result("rings", 0, 20.0))
+    assert t.left() == pytest.approx(100.0)
+    assert out.getvalue().splitlines() == [
+        "nnbook reproduce: trained rings seed 0 in 20 s (run 1); about 1.7 min left "
+        "(2 planned runs to go)"]
+    t(_result("rings", 1, 0.0, cached=True))
+    assert t.left() == pytest.approx(60.0) and len(out.getvalue().splitlines()) == 1
+    t(_result("rings", 0, 20.0))  # asked for again (another view): counted once
+    t(dict(_result("rings", 2, 5.0), profile="full"))  # another profile's run: not this build
+    assert len(t.runs) == 2 and len(out.getvalue().splitlines()) == 1
+    assert t.left() == pytest.approx(60.0)
+
+
+def test_without_a_plan_the_line_says_the_time_left_is_unknown():
+    out = io.StringIO()
+    t = progress.Tracker("quick", plan={}, out=out)
+    t(_result("rings", 0, 2.0))
+    assert "time left unknown" in out.getvalue() and "--write-plan" in out.getvalue()
+
+
+def test_start_counts_the_planned_runs_already_in_the_cache():
+    experiments.run("rings", "quick", 0)
+    plan = {"quick": {progress.mode(): {"runs": {"rings seed 0": 5.0, "rings seed 1": 7.0,
+                                                 "rings seed 0 bogus=1": 1.0}}}}
+    out = io.StringIO()
+    t = progress.Tracker("quick", plan=plan, out=out)
+    experiments.ON_RESULT.append(t)
+    try:
+        t.start()
+    finally:
+        experiments.ON_RESULT.remove(t)
+    assert "1 of 3 planned runs in the cache" in out.getvalue()
+    assert t.runs == {"rings seed 0": None}
+
+
+def test_the_plan_is_written_only_from_a_build_from_nothing(tmp_path):
+    t = progress.Tracker("quick", plan={}, out=io.StringIO())
+    t(_result("rings", 0, 2.0))
+    t(_result("rings", 1, 3.0))
+    path = tmp_path / "plan.json"
+    t.write_plan(path)
+    entry = json.loads(path.read_text())["quick"][progress.mode()]
+    assert entry["runs"] == {"rings seed 0": 2.0, "rings seed 1": 3.0}
+    assert entry["total_seconds"] == 5.0
+    t(_result("rings", 2, 0.0, cached=True))
+    with pytest.raises(ConfigError, match="build from nothing"):
+        t.write_plan(path)
+
+
+@pytest.mark.book
+def test_the_plan_lists_exactly_the_runs_the_build_asked_for():
+    """The time-left estimate is only as good as the plan: the runs `reproduce` asked for
+    in this build (recorded beside the cache) are the plan's runs for this profile and
+    precision."""
+    from nnbook.cache import Cache
+
+    record = Cache().root / f"reproduce-{PROFILE}.json"
+    assert record.is_file(), f"{record}: no record of the build's runs (run `make book`)"
+    runs = set(json.loads(record.read_text())["runs"])
+    plan = progress.load_plan().get(PROFILE, {})
+    assert plan, (f"no plan for the {PROFILE} profile: NNBOOK_CACHE=<empty folder> "
+                  "python -m nnbook reproduce --write-plan")
+    for mode, entry in plan.items():
+        planned = set(entry["runs"])
+        assert planned == runs, (
+            f"the {PROFILE} plan ({mode}) is stale: not planned {sorted(runs - planned)[:5]}, "
+            f"no longer run {sorted(planned - runs)[:5]}; record it again from an empty "
+            "cache: python -m nnbook reproduce --write-plan")
