@@ -14,8 +14,9 @@ from .common import accuracies, classify, test_part
 
 # The lecture's recipe (pytorch/examples): Adadelta lr 1.0, StepLR gamma 0.7 per epoch,
 # batch 64, 14 epochs on all the data. The quick profile keeps the recipe but trains
-# 2 epochs on 4,000 images (all of the offline MNIST subset) and tests on 1,000, with a
-# learning curve measured 4 times per epoch on 500 monitor images.
+# 2 epochs on 4,000 images (a random subsample of the training set; all of the offline
+# 5,000-digit MNIST subset's training part) and tests on 1,000, with a learning curve
+# measured 4 times per epoch on 500 monitor images.
 _CNN_QUICK = dict(arch="lecture", augment_shift=0, n_train=4000, n_test=1000, num_epochs=2,
                   batch_size=64, lr=1.0, optimizer="adadelta", gamma=0.7, loss="nll",
                   monitor=500, evals_per_epoch=4, seed=0)
