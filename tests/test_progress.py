@@ -46,11 +46,16 @@ def test_each_trained_run_prints_a_line_and_the_time_left_scales_with_this_machi
     assert t.left() == pytest.approx(60.0)
 
 
-def test_without_a_plan_the_line_says_the_time_left_is_unknown():
+def test_without_a_plan_the_start_says_once_that_the_time_left_is_unknown():
     out = io.StringIO()
     t = progress.Tracker("quick", plan={}, out=out)
+    t.start()
     t(_result("rings", 0, 2.0))
-    assert "time left unknown" in out.getvalue() and "--write-plan" in out.getvalue()
+    t(_result("rings", 1, 2.0))
+    first, *runs = out.getvalue().splitlines()
+    assert "time left unknown" in first and "--write-plan" in first
+    assert runs == ["nnbook reproduce: trained rings seed 0 in 2 s (run 1)",
+                    "nnbook reproduce: trained rings seed 1 in 2 s (run 2)"]
 
 
 def test_start_counts_the_planned_runs_already_in_the_cache():

@@ -83,8 +83,9 @@ class Tracker:
             self.planned_done += self.plan[key]
             self.actual_done += float(result["seconds"])
         n = sum(v is not None for v in self.runs.values())
+        left = f"; {self.left_text()}" if self.plan else ""  # no plan: said once, at start
         print(f"nnbook reproduce: trained {key} in {minutes(result['seconds'])} "
-              f"(run {n}); {self.left_text()}", file=self.out, flush=True)
+              f"(run {n}){left}", file=self.out, flush=True)
 
     def left(self) -> float | None:
         """Seconds left by the plan, scaled by this machine's speed so far; None without
@@ -115,6 +116,10 @@ class Tracker:
                 run(name, self.profile, int(seed), cache_only=True, **overrides)
             except (ConfigError, ValueError, KeyError):
                 continue  # a stale plan entry: the test of the plan names it
+        if not self.plan:
+            print(f"nnbook reproduce: {self.profile} profile, {self.mode}: "
+                  f"{self.left_text()}", file=self.out, flush=True)
+            return
         cached = sum(k in self.runs for k in self.plan)
         where = f" (plan measured on {self.reference})" if self.reference else ""
         print(f"nnbook reproduce: {self.profile} profile, {self.mode}: {cached} of "
