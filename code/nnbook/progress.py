@@ -128,6 +128,7 @@ class Tracker:
 
     def record(self, folder: Path) -> Path:
         """Write the runs this build asked for to ``reproduce-<profile>.json``."""
+        folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"reproduce-{self.profile}.json"
         path.write_text(json.dumps({"profile": self.profile, "mode": self.mode,
                                     "runs": dict(sorted(self.runs.items()))}, indent=1))

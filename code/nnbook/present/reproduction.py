@@ -186,10 +186,11 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     try:
         tracker.start()
-        rows = collect(profile, progress=True)
-        for name in ("shift-study", "shift-cure"):  # the other chapters' runs, so that the
-            print(f"nnbook reproduce: {name} ...", file=sys.stderr, flush=True)  # book build
-            present.view(name, profile)  # trains nothing itself
+        built = views(profile, progress=True)
+        rows = collect(profile, built)
+        for name in sorted(set(present.views()) - set(built) - {"reproduction"}):
+            print(f"nnbook reproduce: {name} ...", file=sys.stderr, flush=True)  # the other
+            present.view(name, profile)  # chapters' runs: the book build trains nothing
     finally:
         experiments.ON_RESULT.remove(tracker)
     trained = sum(s is not None for s in tracker.runs.values())
