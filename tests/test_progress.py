@@ -26,24 +26,26 @@ def test_a_run_is_named_by_experiment_seed_and_changed_settings():
 
 
 def test_each_trained_run_prints_a_line_and_the_time_left_scales_with_this_machine():
-    """Plan: three runs of 10, 20 and 30 s. The first takes 20 s here (twice the plan), so
-    the 50 planned seconds left become 100; a cached run counts as done, not as trained."""
+    """Plan: three runs of 10, 20 and 30 min. The first takes 20 min here (twice the plan),
+    so the 50 planned minutes left become about 100 (the speed starts from a prior of
+    progress.PRIOR seconds at the plan's speed); a cached run counts as done, not trained."""
     plan = {"quick": {progress.mode(): {"machine": "ref", "runs": {
-        "rings seed 0": 10.0, "rings seed 1": 20.0, "rings seed 2": 30.0}}}}
+        "rings seed 0": 600.0, "rings seed 1": 1200.0, "rings seed 2": 1800.0}}}}
     out = io.StringIO()
     t = progress.Tracker("quick", plan=plan, out=out)
-    assert t.left() == 60.0
-    t(_result("rings", 0, 20.0))
-    assert t.left() == pytest.approx(100.0)
+    assert t.left() == 3600.0
+    t(_result("rings", 0, 1200.0))
+    speed = (1200 + progress.PRIOR) / (600 + progress.PRIOR)
+    assert t.left() == pytest.approx(3000 * speed) and 1.9 < speed < 2
     assert out.getvalue().splitlines() == [
-        "nnbook reproduce: trained rings seed 0 in 20 s (run 1); about 1.7 min left "
-        "(2 planned runs to go)"]
+        f"nnbook reproduce: trained rings seed 0 in 20.0 min (run 1); about "
+        f"{3000 * speed / 60:.1f} min left (2 planned runs to go)"]
     t(_result("rings", 1, 0.0, cached=True))
-    assert t.left() == pytest.approx(60.0) and len(out.getvalue().splitlines()) == 1
+    assert t.left() == pytest.approx(1800 * speed) and len(out.getvalue().splitlines()) == 1
     t(_result("rings", 0, 20.0))  # asked for again (another view): counted once
     t(dict(_result("rings", 2, 5.0), profile="full"))  # another profile's run: not this build
     assert len(t.runs) == 2 and len(out.getvalue().splitlines()) == 1
-    assert t.left() == pytest.approx(60.0)
+    assert t.left() == pytest.approx(1800 * speed)
 
 
 def test_without_a_plan_the_start_says_once_that_the_time_left_is_unknown():

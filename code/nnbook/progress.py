@@ -22,6 +22,10 @@ from pathlib import Path
 
 PLAN_FILE = Path(__file__).with_name("plan.json")
 
+#: The speed estimate starts as if this many planned seconds had run at the plan's speed,
+#: so that the first run (which also loads the data) does not swing it.
+PRIOR = 60.0
+
 
 def run_id(result: dict) -> str:
     """One run of a build: experiment, seed and the settings that differ from the
@@ -92,7 +96,7 @@ class Tracker:
         a plan for this profile and precision."""
         if not self.plan:
             return None
-        speed = self.actual_done / self.planned_done if self.planned_done else 1.0
+        speed = (self.actual_done + PRIOR) / (self.planned_done + PRIOR)
         return speed * sum(s for k, s in self.plan.items() if k not in self.runs)
 
     def left_text(self) -> str:
