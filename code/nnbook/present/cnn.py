@@ -506,7 +506,9 @@ def _which_network(v: View, profile: str, seed_offset: int) -> None:
     other = next(d for d in nets if d is not best)
     v.num("mlp.other", f"the {other.label} network ({other.nearest})", "text")
     v.num("mlp.other_rms", other.dist[other.nearest], "points")
-    v.num("mlp.verdict", _which_verdict(best, other), "text")
+    verdict, evidence = _which_verdict(best, other)
+    v.num("mlp.verdict", verdict, "text")
+    v.num("mlp.per_seed", evidence, "text")
     v.tables["mlp-readings"] = lambda: _readings_table(nets)
 
 
@@ -518,28 +520,23 @@ def _per_seed_rms(d: _Study) -> list[float]:
             for seed in d.readings[d.nearest]]
 
 
-def _which_verdict(best: _Study, other: _Study) -> str:
+def _which_verdict(best: _Study, other: _Study) -> tuple[str, str]:
     """The rule: a network matches the lecture's shifted numbers better only if every one
     of at least three seeds lies nearer than every seed of the other network; otherwise
-    the seeds cannot tell the two apart."""
+    the seeds cannot tell the two apart. Returns the verdict and its evidence."""
     mine, theirs = _per_seed_rms(best), _per_seed_rms(other)
 
     def span(d, gaps):
-        lo, hi = 100 * min(gaps), 100 * max(gaps)
-        seeds = f"{len(gaps)} seed{'s' if len(gaps) > 1 else ''}"
-        return f"{d.label}: {lo:.1f}" + (f"–{hi:.1f}" if len(gaps) > 1 else "") + \
-            f" points over {seeds}"
+        lo, hi = f"{100 * min(gaps):.1f}", f"{100 * max(gaps):.1f}"
+        return (lo if lo == hi else f"{lo}–{hi}") + \
+            f" points over {len(gaps)} seed{'s' if len(gaps) > 1 else ''} for {d.label}"
 
-    spans = f"per-seed RMS gaps {span(best, mine)}, {span(other, theirs)}"
+    evidence = f"{span(best, mine)}, {span(other, theirs)}"
     if min(len(mine), len(theirs)) < 3:
-        return (f"the seeds of this build are too few to decide which network the lecture "
-                f"shifted ({spans}; the rule needs at least three per network)")
+        return "undecided: too few seeds", evidence
     if max(mine) < min(theirs):
-        return (f"every seed of the {best.label} network lies nearer than every seed of the "
-                f"{other.label} network ({spans}), so this build points to the {best.label} "
-                "network")
-    return (f"the seeds cannot tell the two networks apart ({spans}: the ranges overlap), "
-            "so this build does not decide which network the lecture shifted")
+        return f"the {best.label} network: every seed nearer", evidence
+    return "undecided: the seeds of the two networks overlap", evidence
 
 
 register("shift-study", "cnn:shift_study", chapter="reproduction")
