@@ -16,6 +16,7 @@ A build records the runs it asked for in ``reproduce-<profile>.json`` in the cac
 from __future__ import annotations
 
 import json
+import platform
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -148,11 +149,20 @@ class Tracker:
             raise ConfigError(f"--write-plan needs a build from nothing, but {len(cached)} "
                               f"runs came from the cache (first: {cached[0]}); use an empty "
                               "NNBOOK_CACHE")
-        from .variation import _cpu_name
-
         plan = load_plan(path)
         plan.setdefault(self.profile, {})[self.mode] = {
-            "machine": _cpu_name(), "date": datetime.now(UTC).isoformat(timespec="seconds"),
+            "machine": cpu_name(), "date": datetime.now(UTC).isoformat(timespec="seconds"),
             "total_seconds": round(sum(self.runs.values()), 1),
             "runs": {k: round(v, 1) for k, v in sorted(self.runs.items())}}
         path.write_text(json.dumps(plan, indent=1, sort_keys=True) + "\n")
+
+
+def cpu_name() -> str:
+    """The CPU's model name, for the records of a measurement (plan, bands)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()

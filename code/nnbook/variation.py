@@ -51,6 +51,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from . import bands as bands_file
+from .progress import cpu_name
 
 SEED_OFFSETS = (0, 10, 20)
 AVX2 = {"ONEDNN_MAX_CPU_ISA": "AVX2", "ATEN_CPU_CAPABILITY": "avx2",
@@ -261,7 +262,7 @@ def bands(in_dir: Path, profile: str, target: Path = BANDS_FILE) -> dict:
                     "roundoff: between 0 and the bound the prose states; machine: any "
                     "positive value; text: not held")
     measured = {"date": datetime.now(UTC).isoformat(timespec="seconds"),
-                "machine": _cpu_name(), "environments": envs,
+                "machine": cpu_name(), "environments": envs,
                 "seed_offsets": sorted({r["seed_offset"] for r in records}),
                 "builds": len({(json.dumps(r["env"], sort_keys=True), r["seed_offset"])
                                for r in records}),
@@ -391,14 +392,7 @@ def widen(in_dir: Path, profile: str, target: Path = BANDS_FILE) -> dict:
     return old
 
 
-def _cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
+
 
 
 def parser():
