@@ -19,6 +19,7 @@ from ..data import load
 from ..experiments import current_profile, get
 from ..models import CNN, WideCNN, flops_per_image
 from ..plots import cnn as cplots
+from ..studies.cnn import variant_budget
 from . import Table, View, common, register
 from .common import at_shift, cell, drop, mean, not_comparable, prov, prov_cells, runs, test_acc
 from .report import fmt_pct
@@ -116,7 +117,9 @@ def mnist_cnn(profile=None, seed_offset: int = 0) -> View:
     profile = current_profile(profile)
     v = View("mnist-cnn", profile)
     base = runs("mnist-cnn", profile, seed_offset, return_model=True)
-    pooled = runs("mnist-cnn", profile, seed_offset, arch="extra-pool")
+    budget = variant_budget(profile)  # the pooling comparison: one budget for both nets
+    pooled = runs("mnist-cnn", profile, seed_offset, arch="extra-pool", **budget)
+    compared = runs("mnist-cnn", profile, seed_offset, **budget) if budget else base
     mlp32 = runs("mnist-mlp", profile, seed_offset, hidden=32)
     mlp10 = runs("mnist-mlp", profile, seed_offset, hidden=10)
     v.results = {"base": base, "pooled": pooled, "mlp32": mlp32, "mlp10": mlp10}
@@ -131,7 +134,7 @@ def mnist_cnn(profile=None, seed_offset: int = 0) -> View:
     learned = F.learned("the lecture's CNN", test_acc(base), "mnist")
     _mnist_shifts(v, base, mlp32, mlp10, learned)
     _mnist_inside(v, base, learned)
-    _mnist_pooling(v, base, pooled, learned)
+    _mnist_pooling(v, compared, pooled)
     return v
 
 
@@ -140,6 +143,8 @@ def _mnist_shifts(v: View, base, mlp32, mlp10, learned) -> None:
     acc = v.sample("acc", "CNN", test_acc(base), sd=True)
     v.num("train_acc", mean(common.train_acc(base)), "percent")
     mlp_acc = v.sample("mlp32_acc", "784-32-10", test_acc(mlp32))
+    v.num("mlp_epochs", mlp32[0]["config"]["num_epochs"], "config")
+    v.num("mlp_n_train", mlp32[0]["n_train"], "count")
     v.add(F.exceeds("beats-mlp", "the CNN classifies more test digits correctly than the "
                     "two-layer network with 32 hidden nodes", acc, mlp_acc))
     for s in LECTURE_SHIFTS:
@@ -214,14 +219,18 @@ def _mnist_inside(v: View, base, learned) -> None:
     v.figures["filters"], v.figures["channels"] = filters, channels
 
 
-def _mnist_pooling(v: View, base, pooled, learned) -> None:
-    """One more pooling stage: fewer features, and more accuracy under shifts."""
+def _mnist_pooling(v: View, base, pooled) -> None:
+    """One more pooling stage: fewer features, and more accuracy under shifts (``base``:
+    the lecture's CNN trained with the same budget as ``pooled``)."""
+    v.num("pool_epochs", pooled[0]["config"]["num_epochs"], "config")
+    v.num("pool_full_epochs", variant_budget("full")["num_epochs"], "config")
     v.num("flat", anatomy.features_before_dense(CNN()), "count")
     v.num("flat_pooled", anatomy.features_before_dense(CNN(extra_pool=True)), "count")
     v.num("pooled_params", pooled[0]["metrics"]["parameters"], "count")
     for s in (0, 1, 2, 3):  # the chapter cites the spread of the gain at 0 and 1 pixel
         gains = [p - b for p, b in zip(at_shift(pooled, s), at_shift(base, s), strict=True)]
         v.sample(f"gain_{s}", f"gain at {s} px", gains, "points", sd=s < 2)
+    learned = F.learned("the lecture's CNN", test_acc(base), "mnist")
     pooled_learned = F.learned("the CNN with extra pooling", test_acc(pooled), "mnist")
     for s, words in ((2, "two"), (3, "three")):
         v.add(F.given(F.exceeds(f"pool-{s}", f"with a second pooling stage the CNN keeps more "
@@ -355,14 +364,17 @@ def shift_cure(profile=None, seed_offset: int = 0) -> View:
     profile = current_profile(profile)
     v = View("shift-cure", profile)
     rs, nets, ok, at = {}, [], {}, {}  # at[key, s]: the accuracy of each seed at s pixels
+    budget = variant_budget(profile)  # full: fewer epochs than the lecture's claims
     for key, label, short, learned, kw in CURE_VARIANTS:
-        rs[key] = runs("mnist-cnn", profile, seed_offset, **kw)
+        rs[key] = runs("mnist-cnn", profile, seed_offset, **budget, **kw)
         nets.append((label, rs[key]))
         ok[key] = F.learned(learned, test_acc(rs[key]), "mnist")
         at.update({(key, s): F.Sample(f"{short} at {s} px", tuple(at_shift(rs[key], s)))
                    for s in range(5)})
     v.results = dict(nets)
     _runs(v, rs["base"])
+    v.num("lecture_epochs", get("mnist-cnn").full["num_epochs"], "config")
+    v.num("full_epochs", variant_budget("full")["num_epochs"], "config")
     v.num("max_shift", 3, "config")
     for key in rs:
         for s in (0, 3, 4):
