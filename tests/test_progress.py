@@ -108,3 +108,32 @@ def test_the_plan_lists_exactly_the_runs_the_build_asked_for():
             f"the {PROFILE} plan ({mode}) is stale: not planned {sorted(runs - planned)[:5]}, "
             f"no longer run {sorted(planned - runs)[:5]}; record it again from an empty "
             "cache: python -m nnbook reproduce --write-plan")
+
+
+def test_a_run_id_parses_back_into_experiment_seed_and_settings():
+    result = _result("mnist-cnn", 2, 1.0, arch="extra-pool", num_epochs=3)
+    assert progress.parse_run_id(progress.run_id(result)) == (
+        "mnist-cnn", 2, {"arch": "extra-pool", "num_epochs": 3})
+    for bad in ("mnist-cnn", "mnist-cnn seed x", "mnist-cnn seed 1 arch"):
+        with pytest.raises(ValueError):
+            progress.parse_run_id(bad)
+
+
+def test_the_budget_table_sums_each_group_of_runs_over_its_seeds():
+    """Each group (experiment and changed settings) shows its seeds and minutes per
+    precision; a precision without a plan says so, and the last row adds everything up."""
+    from nnbook.present.reproduction import budget_table
+
+    plan = {"full": {"bf16": {"machine": "CPU X", "date": "2026-12-04T00:00:00", "runs": {
+        "mnist-cnn seed 0": 120.0, "mnist-cnn seed 1": 180.0,
+        'mnist-cnn seed 0 arch="gap" num_epochs=3': 60.0}}}}
+    groups = progress.by_group(plan, "full")
+    assert groups[None] == {"bf16": ("CPU X", "2026-12-04")}
+    assert groups["mnist-cnn"] == {"bf16": (2, 300.0)}
+    table = budget_table("full", plan)
+    rows = {r[0]: r for r in table.rows}
+    assert rows["`mnist-cnn`"][1:] == ["all images, 14 epochs", 2, "5.0", "–"]
+    assert rows['`mnist-cnn arch="gap" num_epochs=3`'][1:] == ["all images, 3 epochs", 1,
+                                                                "1.0", "–"]
+    assert rows["all runs"][2:] == [3, "6", "not measured"]
+    assert "CPU X, 2026-12-04" in table.note

@@ -41,6 +41,31 @@ def run_id(result: dict) -> str:
                        for k, v in changed.items())])
 
 
+def parse_run_id(key: str) -> tuple[str, int, dict]:
+    """Experiment, seed and changed settings of a :func:`run_id` (``ValueError`` if it is
+    not one)."""
+    name, sep, rest = key.partition(" seed ")
+    seed, *settings = rest.split(" ")
+    if not sep or any("=" not in s for s in settings):
+        raise ValueError(f"not a run: {key!r}")
+    return name, int(seed), {k: json.loads(v) for k, v in (s.split("=", 1) for s in settings)}
+
+
+def by_group(plan: dict, profile: str) -> dict:
+    """The plan's seconds per group of runs (an experiment with its changed settings,
+    every seed together): ``{group: {mode: (seeds, seconds)}}``, each mode's machine and
+    date under the key ``None``."""
+    groups: dict = {None: {}}
+    for which, entry in sorted(plan.get(profile, {}).items()):
+        groups[None][which] = (entry.get("machine", "?"), entry.get("date", "?")[:10])
+        for key, seconds in entry.get("runs", {}).items():
+            name, _, settings = key.partition(" seed ")
+            group = " ".join([name, *settings.split(" ")[1:]])
+            n, total = groups.setdefault(group, {}).get(which, (0, 0.0))
+            groups[group][which] = (n + 1, total + float(seconds))
+    return groups
+
+
 def mode() -> str:
     """The plan's column for this machine's arithmetic: ``bf16`` where the CNNs train in
     bf16 (auto on a CPU with native bf16, or bf16 forced), else ``fp32``."""
@@ -114,11 +139,9 @@ class Tracker:
         from .experiments import run
 
         for key in self.plan:
-            name, _, rest = key.partition(" seed ")
-            seed, *settings = rest.split(" ")
             try:
-                overrides = {k: json.loads(v) for k, v in (s.split("=", 1) for s in settings)}
-                run(name, self.profile, int(seed), cache_only=True, **overrides)
+                name, seed, overrides = parse_run_id(key)
+                run(name, self.profile, seed, cache_only=True, **overrides)
             except (ConfigError, ValueError, KeyError):
                 continue  # a stale plan entry: the test of the plan names it
         if not self.plan:

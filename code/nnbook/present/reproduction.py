@@ -136,11 +136,56 @@ def reproduction_view(rows: list[dict]) -> View:
     v.tables["qualitative"] = lambda: Table(
         QUALITATIVE_HEADER, qualitative_rows(rows),
         "each claim is a finding judged on at least three seeds by the rule above")
+    v.tables["budget"] = lambda: budget_table("full")
     v.tables["provenance"] = lambda: Table(
         ["claim", "profile", "data", "samples", "seeds", "epochs", "regenerate with"],
         [[r["claim"], r["profile"], r["data"], r["samples"], ", ".join(map(str, r["seeds"])),
           r["epochs"] or "–", f"`{r['command']}`"] for r in rows])
     return v
+
+
+def trains(config: dict) -> str:
+    """What one run of ``config`` trains on, in words (images x epochs, or steps)."""
+    epochs = config.get("num_epochs")
+    if "sizes" in config:
+        return f"{' / '.join(f'{n:,}' for n in config['sizes'])} images, {epochs} epochs each"
+    if epochs is not None:
+        n = config.get("n_train")
+        return f"{'all' if n is None else f'{n:,}'} images, {epochs} epochs"
+    steps = config.get("steps") or max(config.get("snapshots") or [0])
+    return f"{steps:,} full-batch steps" if steps else "evaluation only (trained networks)"
+
+
+def budget_table(profile: str = "full", plan: dict | None = None) -> Table:
+    """Every group of runs a build of ``profile`` trains, what it trains on, and its minutes
+    in the plan (:mod:`nnbook.progress`; ``plan``: another) in each precision."""
+    groups = progress.by_group(progress.load_plan() if plan is None else plan, profile)
+    measured = groups.pop(None)
+    modes = ("bf16", "fp32")
+    rows, totals = [], dict.fromkeys(modes, 0.0)
+    for group, per_mode in sorted(groups.items()):
+        name, *settings = group.split(" ")
+        _, _, changed = progress.parse_run_id(" ".join([name, "seed 0", *settings]))
+        config = dict(experiments.get(name).config(profile), **changed)
+        seeds = max(n for n, _ in per_mode.values())
+        cells = []
+        for m in modes:
+            if m in per_mode:
+                totals[m] += per_mode[m][1]
+                cells.append(f"{per_mode[m][1] / 60:.1f}")
+            else:
+                cells.append("–")
+        rows.append([f"`{group}`", trains(config), seeds, *cells])
+    rows.append(["all runs", "", sum(r[2] for r in rows),
+                 *(f"{totals[m] / 60:.0f}" if m in measured else "not measured"
+                   for m in modes)])
+    where = "; ".join(f"{m}: {machine}, {date}" for m, (machine, date) in measured.items())
+    return Table(["runs (experiment and changed settings)", "each run trains on", "seeds",
+                  *(f"minutes ({m})" for m in modes)], rows,
+                 f"the {profile} profile's runs, timed in a build from nothing with "
+                 f"`python -m nnbook reproduce --write-plan` ({where or 'not measured yet'}); "
+                 "bf16: the CNNs train in bfloat16, fp32: everything in float32; the "
+                 "two-layer networks train in float32 in both")
 
 
 def _stability(profile: str) -> dict:
