@@ -101,7 +101,7 @@ binder-check: setup browser
 	$(PY) tests/binder_check.py
 
 unit: setup
-	$(PY) -m pytest tests -m "not book and not pdf"
+	$(PY) -m pytest tests -m "not book and not pdf" --durations=10
 
 nbval: setup
 	$(PY) -m pytest --nbval-lax --nbval-current-env -p no:cacheprovider book/

@@ -2,8 +2,10 @@
 ``variation run``): with this folder on PYTHONPATH (nothing else switches it on), every
 process (the command, its subprocesses, its notebook kernels) starts by shrinking every
 experiment's base config, in both profiles, to :data:`TINY` (a few hundred images, one
-epoch), as the tests' ``--set`` overrides do for ``run``. Everything else of the command
-runs as printed: the same code, the same views, the same cache, the same output. Used by
+epoch), as the tests' ``--set`` overrides do for ``run``; the full profile's architecture
+comparisons train the same one epoch, and ``variation run`` measures one seed offset per
+environment instead of three. Everything else of the command runs as printed: the same
+code, the same views, the same cache, the same output. Used by
 ``tests/test_book_commands.py``; never on the path of a reader's build."""
 
 #: experiment -> the keys shrunk (the structure the views read, such as snapshots,
@@ -32,3 +34,10 @@ def config(self, profile: str) -> dict:
 
 
 experiments.Experiment.config = config
+
+
+from nnbook import variation  # noqa: E402
+from nnbook.studies import cnn  # noqa: E402
+
+cnn.VARIANT_BUDGET.update(full={"num_epochs": 1})  # not 3 epochs: the test's one
+variation.SEED_OFFSETS = variation.SEED_OFFSETS[:1]  # every environment, one seed offset
