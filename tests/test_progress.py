@@ -137,3 +137,31 @@ def test_the_budget_table_sums_each_group_of_runs_over_its_seeds():
                                                                 "1.0", "–"]
     assert rows["all runs"][2:] == [3, "6", "not measured"]
     assert "CPU X, 2026-12-04" in table.note
+
+
+@pytest.mark.book
+def test_the_chapters_train_nothing_that_reproduce_did_not():
+    """`make book` runs `reproduce` first, which trains every run of every view, so the
+    chapters only read the cache. A chapter cell that asks for anything else trains it
+    while its page executes (in the full profile a 14-epoch network, outside the time-left
+    estimate): no result of this profile in the build's cache may be newer than the record
+    of the runs `reproduce` asked for."""
+    from datetime import UTC, datetime, timedelta
+
+    from nnbook.cache import Cache
+
+    root = Cache().root
+    record = root / f"reproduce-{PROFILE}.json"
+    assert record.is_file(), f"{record}: no record of the build's runs (run `make book`)"
+    written = datetime.fromtimestamp(record.stat().st_mtime, UTC) + timedelta(seconds=1)
+    later = []
+    for path in root.rglob("result.json"):
+        try:
+            result = json.loads(path.read_text())
+            created = datetime.fromisoformat(result["created"])
+        except (OSError, ValueError, KeyError, TypeError):
+            continue  # not a result this test can read: the cache's own checks judge it
+        if result.get("profile") == PROFILE and created > written:
+            later.append(progress.run_id(result))
+    assert not later, (f"trained after `reproduce` (by a chapter, in the {PROFILE} profile): "
+                       f"{sorted(later)[:5]}; let the chapter read its view's results")

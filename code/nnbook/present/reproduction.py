@@ -147,11 +147,12 @@ def reproduction_view(rows: list[dict]) -> View:
 def trains(config: dict) -> str:
     """What one run of ``config`` trains on, in words (images x epochs, or steps)."""
     epochs = config.get("num_epochs")
+    per = f"{epochs} epoch{'s' if epochs != 1 else ''}"
     if "sizes" in config:
-        return f"{' / '.join(f'{n:,}' for n in config['sizes'])} images, {epochs} epochs each"
+        return f"{' / '.join(f'{n:,}' for n in config['sizes'])} images, {per} each"
     if epochs is not None:
         n = config.get("n_train")
-        return f"{'all' if n is None else f'{n:,}'} images, {epochs} epochs"
+        return f"{'all' if n is None else f'{n:,}'} images, {per}"
     steps = config.get("steps") or max(config.get("snapshots") or [0])
     return f"{steps:,} full-batch steps" if steps else "evaluation only (trained networks)"
 
