@@ -241,6 +241,22 @@ def test_mnist_mlp_view_from_tiny_runs(monkeypatch):
     assert len(v.table("lecture").rows) == 4 and len(v.table("shift").rows) == 2
 
 
+def test_mnist_mlp_findings_need_networks_that_learned(monkeypatch):
+    """Networks that hardly train (learning rate 1e-9) stay at chance, "levelled" and as good
+    on their training images as on the test images by accident: the view states none of
+    that about them."""
+    def untrained(name, profile, seed_offset, hidden, return_model):
+        return [experiments.run(name, seed=s, hidden=hidden, n_train=200, n_test=200,
+                                num_epochs=1, monitor=100, lr=1e-9, return_model=return_model)
+                for s in (0, 1, 2)]
+
+    monkeypatch.setattr(pc, "runs", untrained)
+    v = present.view("mnist-mlp")
+    for name in ("train-above-test-10", "train-above-test-32", "levelled"):
+        assert not v.findings[name].holds
+        assert "precondition failed" in v.findings[name].evidence
+
+
 def test_views_are_registered_for_the_reproduction_report():
     from nnbook.present.reproduction import CLAIM_VIEWS
 
