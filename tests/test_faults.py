@@ -46,6 +46,7 @@ from nnbook import (
     errors,
     experiments,
     losses,
+    progress,
     train,
 )
 from nnbook.__main__ import main
@@ -583,7 +584,10 @@ FAULTS = [
           check=lambda c: not entry_files(c)),
     Fault("cli-ctrl-c-reproduce", "cli", "Ctrl-C during `reproduce` (a 60-line traceback)",
           "interrupt", "one line, exit 130", argv=["reproduce"],
-          setup=raise_at(reproduce, "collect", KeyboardInterrupt())),
+          # at its first step (raised at `collect`, it first trained the whole book: 240 s)
+          setup=raise_at(reproduce, "views", KeyboardInterrupt()),
+          check=lambda c: not any(isinstance(f, progress.Tracker)
+                                  for f in experiments.ON_RESULT)),
     Fault("cli-ctrl-c-bench", "cli", "Ctrl-C during `bench` (a 60-line traceback)", "interrupt",
           "one line, exit 130", argv=["bench"],
           setup=raise_at(bench, "pick_device", KeyboardInterrupt())),

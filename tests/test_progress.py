@@ -127,9 +127,10 @@ def test_the_budget_table_sums_each_group_of_runs_over_its_seeds():
     plan = {"full": {"bf16": {"machine": "CPU X", "date": "2026-12-04T00:00:00", "runs": {
         "mnist-cnn seed 0": 120.0, "mnist-cnn seed 1": 180.0,
         'mnist-cnn seed 0 arch="gap" num_epochs=3': 60.0}}}}
-    groups = progress.by_group(plan, "full")
-    assert groups[None] == {"bf16": ("CPU X", "2026-12-04")}
-    assert groups["mnist-cnn"] == {"bf16": (2, 300.0)}
+    groups, measured = progress.by_group(plan, "full")
+    assert measured == {"bf16": ("CPU X", "2026-12-04")}
+    assert groups["mnist-cnn"] == ("mnist-cnn", {}, {"bf16": (2, 300.0)})
+    assert groups['mnist-cnn arch="gap" num_epochs=3'][1] == {"arch": "gap", "num_epochs": 3}
     table = budget_table("full", plan)
     rows = {r[0]: r for r in table.rows}
     assert rows["`mnist-cnn`"][1:] == ["all images, 14 epochs", 2, "5.0", "–"]

@@ -51,19 +51,21 @@ def parse_run_id(key: str) -> tuple[str, int, dict]:
     return name, int(seed), {k: json.loads(v) for k, v in (s.split("=", 1) for s in settings)}
 
 
-def by_group(plan: dict, profile: str) -> dict:
-    """The plan's seconds per group of runs (an experiment with its changed settings,
-    every seed together): ``{group: {mode: (seeds, seconds)}}``, each mode's machine and
-    date under the key ``None``."""
-    groups: dict = {None: {}}
+def by_group(plan: dict, profile: str) -> tuple[dict, dict]:
+    """The plan's runs of ``profile`` in groups (an experiment with its changed settings,
+    every seed together): ``({group: (experiment, settings, {mode: (seeds, seconds)})},
+    {mode: (machine, date)})``, each run parsed by :func:`parse_run_id`."""
+    groups: dict = {}
+    measured: dict = {}
     for which, entry in sorted(plan.get(profile, {}).items()):
-        groups[None][which] = (entry.get("machine", "?"), entry.get("date", "?")[:10])
+        measured[which] = (entry.get("machine", "?"), entry.get("date", "?")[:10])
         for key, seconds in entry.get("runs", {}).items():
-            name, _, settings = key.partition(" seed ")
-            group = " ".join([name, *settings.split(" ")[1:]])
-            n, total = groups.setdefault(group, {}).get(which, (0, 0.0))
-            groups[group][which] = (n + 1, total + float(seconds))
-    return groups
+            name, _, settings = parse_run_id(key)
+            group = " ".join([name, *key.partition(" seed ")[2].split(" ")[1:]])
+            per_mode = groups.setdefault(group, (name, settings, {}))[2]
+            n, total = per_mode.get(which, (0, 0.0))
+            per_mode[which] = (n + 1, total + float(seconds))
+    return groups, measured
 
 
 def mode() -> str:

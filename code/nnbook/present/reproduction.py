@@ -160,13 +160,11 @@ def trains(config: dict) -> str:
 def budget_table(profile: str = "full", plan: dict | None = None) -> Table:
     """Every group of runs a build of ``profile`` trains, what it trains on, and its minutes
     in the plan (:mod:`nnbook.progress`; ``plan``: another) in each precision."""
-    groups = progress.by_group(progress.load_plan() if plan is None else plan, profile)
-    measured = groups.pop(None)
+    groups, measured = progress.by_group(progress.load_plan() if plan is None else plan,
+                                         profile)
     modes = ("bf16", "fp32")
     rows, totals = [], dict.fromkeys(modes, 0.0)
-    for group, per_mode in sorted(groups.items()):
-        name, *settings = group.split(" ")
-        _, _, changed = progress.parse_run_id(" ".join([name, "seed 0", *settings]))
+    for group, (name, changed, per_mode) in sorted(groups.items()):
         config = dict(experiments.get(name).config(profile), **changed)
         seeds = max(n for n, _ in per_mode.values())
         cells = []

@@ -28,10 +28,10 @@ _CNN_FULL = dict(_CNN_QUICK, n_train=None, n_test=None, num_epochs=14, monitor=1
 #: Fashion-MNIST network. The comparisons the book adds (a second pooling stage, global
 #: average pooling, training on shifted images, and the lecture's CNN they are compared
 #: with) are none of the lecture's numbers: in the full profile they train 2 epochs on
-#: 10,000 of the training images and are tested on 2,000 test images, so that a full
-#: build from nothing stays within an hour with bf16 and 100 minutes in fp32 on two cores
-#: (measured: the plan, and the chapter "Reproducing the lecture"). In the quick profile
-#: they share the lecture's CNN's runs.
+#: 10,000 of the training images and are tested on 2,000 test images: with them a full
+#: build from nothing took 55 minutes with bf16 on a 2-core AMD EPYC (``plan.json``; the
+#: chapter "Reproducing the lecture" gives the minutes of each group of runs). In the
+#: quick profile they share the lecture's CNN's runs.
 VARIANT_BUDGET = {"quick": {}, "full": {"n_train": 10000, "n_test": 2000, "num_epochs": 2}}
 
 
