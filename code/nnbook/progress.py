@@ -36,9 +36,12 @@ def run_id(result: dict) -> str:
     base = get(result["experiment"]).config(result["profile"])
     changed = {k: v for k, v in sorted(result["config"].items())
                if k != "seed" and base.get(k) != v}
-    return " ".join([result["experiment"], f"seed {result['seed']}",
-                     *(f"{k}={json.dumps(v, separators=(',', ':'))}"
-                       for k, v in changed.items())])
+    return " ".join([result["experiment"], f"seed {result['seed']}", *_settings(changed)])
+
+
+def _settings(changed: dict) -> list[str]:
+    """``key=value`` words of a run id, values as compact JSON."""
+    return [f"{k}={json.dumps(v, separators=(',', ':'))}" for k, v in changed.items()]
 
 
 def parse_run_id(key: str) -> tuple[str, int, dict]:
@@ -61,7 +64,7 @@ def by_group(plan: dict, profile: str) -> tuple[dict, dict]:
         measured[which] = (entry.get("machine", "?"), entry.get("date", "?")[:10])
         for key, seconds in entry.get("runs", {}).items():
             name, _, settings = parse_run_id(key)
-            group = " ".join([name, *key.partition(" seed ")[2].split(" ")[1:]])
+            group = " ".join([name, *_settings(settings)])
             per_mode = groups.setdefault(group, (name, settings, {}))[2]
             n, total = per_mode.get(which, (0, 0.0))
             per_mode[which] = (n + 1, total + float(seconds))
